@@ -1,0 +1,301 @@
+"""Paths and the typed study configuration.
+
+Every stage reads one study YAML file (``config/<study>.yml``). It is validated on load: an
+unknown key, a missing key or a value of the wrong kind stops with a :class:`ConfigError` that
+names the file, the key and what is allowed. All paths the pipeline uses are derived here and
+nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class ConfigError(ValueError):
+    """A study configuration that cannot be used, with a message naming the file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PersonColumns(_Strict):
+    """Column names of the register's person table, keyed by canonical name."""
+
+    personal_id: str
+    birth_year: str
+    sex: str
+    region_of_birth: str
+    immigration_year: str
+    education_level: str
+    education_field: str
+    municipality: str
+
+
+class MonthlyColumns(_Strict):
+    """Column names of the register's monthly labour-market table, keyed by canonical name."""
+
+    personal_id: str
+    month: str
+    employed: str
+    earnings: str
+    jobseeker_category: str
+    occupation: str
+
+
+class RosterColumns(_Strict):
+    """Column headers of the programme roster, keyed by canonical name."""
+
+    personal_id: str = "Personnummer"
+    first_name: str = "Förnamn"
+    last_name: str = "Efternamn"
+    email: str = "E-post"
+    phone: str = "Telefon"
+    cohort: str = "Kohort"
+    city: str = "Ort"
+    start_date: str = "Startdatum"
+    end_date: str = "Slutdatum"
+    mentor_matched: str = "Mentor matchad"
+    n_mentor_meetings: str = "Antal mentorsträffar"
+    completed: str = "Fullföljt"
+
+
+class RegisterFiles(_Strict):
+    persons: str
+    monthly: str
+    person_columns: PersonColumns
+    monthly_columns: MonthlyColumns
+
+
+class DataConfig(_Strict):
+    raw_dir: str
+    roster: str
+    roster_columns: RosterColumns = RosterColumns()
+    surveys: list[str] = Field(min_length=1)
+    register_files: RegisterFiles = Field(alias="register")
+
+
+class PseudonymisationConfig(_Strict):
+    key_env: str = "MENTOR_EVAL_KEY"
+    key_file: str | None = None
+    allow_generated_key: bool = False
+
+
+class SynthConfig(_Strict):
+    seed: int
+    n_persons: Annotated[int, Field(ge=200)]
+    participants_per_cohort: Annotated[int, Field(ge=5)]
+    first_month: Annotated[str, Field(pattern=MONTH_PATTERN)]
+    last_month: Annotated[str, Field(pattern=MONTH_PATTERN)]
+    cohort_years: list[int] = Field(min_length=1)
+    selection_on_unobservables: bool = False
+    truth_file: str
+
+
+class DesignConfig(_Strict):
+    min_age: Annotated[int, Field(ge=15, le=100)]
+    max_age: Annotated[int, Field(ge=15, le=100)]
+    foreign_born_only: bool = True
+    not_employed_month_before: bool = True
+    municipalities: list[str] | None = None
+    pre_months: Annotated[int, Field(ge=12, le=120)] = 24
+    post_months: Annotated[int, Field(ge=1, le=120)] = 36
+
+    @field_validator("municipalities")
+    @classmethod
+    def _four_digit_codes(cls, value: list[str] | None) -> list[str] | None:
+        for code in value or []:
+            if not re.fullmatch(r"\d{4}", code):
+                raise ValueError(f"municipality codes are four digits in quotes, got {code!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _age_band(self) -> DesignConfig:
+        if self.min_age > self.max_age:
+            raise ValueError(f"min_age ({self.min_age}) is above max_age ({self.max_age})")
+        return self
+
+
+class MatchingConfig(_Strict):
+    method: Literal["nearest"] = "nearest"
+    distance: Literal["logit"] = "logit"
+    ratio: Annotated[int, Field(ge=1, le=10)] = 1
+    replace: bool = False
+    caliper: Annotated[float, Field(gt=0)] | None = 0.2
+    covariates: list[str] = Field(min_length=1)
+
+
+class EstimationConfig(_Strict):
+    horizon_months: Annotated[int, Field(ge=0, le=120)] = 12
+    confidence_level: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+
+
+class ReportConfig(_Strict):
+    min_cell_count: Annotated[int, Field(ge=1)] = 5
+
+
+class StudyConfig(_Strict):
+    """One evaluation: where its data are and how each stage is parameterised."""
+
+    study: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    title: str
+    language: Literal["en", "sv"] = "en"
+    # Folder holding data_processed/ and reports/; the repository by default (tests use a
+    # temporary folder).
+    output_root: str | None = None
+    data: DataConfig
+    pseudonymisation: PseudonymisationConfig
+    synth: SynthConfig | None = None
+    design: DesignConfig
+    matching: MatchingConfig
+    estimation: EstimationConfig = EstimationConfig()
+    report: ReportConfig = ReportConfig()
+
+    @model_validator(mode="after")
+    def _generated_key_only_for_synthetic_data(self) -> StudyConfig:
+        if self.pseudonymisation.allow_generated_key and self.synth is None:
+            raise ValueError(
+                "pseudonymisation.allow_generated_key is only allowed for synthetic studies "
+                "(with a synth section); real data need a key from the environment or a key file"
+            )
+        return self
+
+    # ---- derived paths (never configured twice) -------------------------------------------
+    @property
+    def raw_dir(self) -> Path:
+        return _resolve(self.data.raw_dir)
+
+    def raw_path(self, relative: str) -> Path:
+        """Absolute path of a file under the study's raw-data folder."""
+        return self.raw_dir / relative
+
+    @property
+    def roster_path(self) -> Path:
+        return self.raw_path(self.data.roster)
+
+    @property
+    def survey_paths(self) -> list[Path]:
+        return [self.raw_path(p) for p in self.data.surveys]
+
+    @property
+    def persons_path(self) -> Path:
+        return self.raw_path(self.data.register_files.persons)
+
+    @property
+    def monthly_path(self) -> Path:
+        return self.raw_path(self.data.register_files.monthly)
+
+    @property
+    def raw_inputs(self) -> list[Path]:
+        """Every raw file the pipeline reads."""
+        return [self.roster_path, *self.survey_paths, self.persons_path, self.monthly_path]
+
+    @property
+    def _output_root(self) -> Path:
+        return _resolve(self.output_root) if self.output_root else REPO_ROOT
+
+    @property
+    def processed_dir(self) -> Path:
+        return self._output_root / "data_processed" / self.study
+
+    @property
+    def report_dir(self) -> Path:
+        return self._output_root / "reports" / self.study
+
+    @property
+    def truth_path(self) -> Path | None:
+        return _resolve(self.synth.truth_file) if self.synth else None
+
+
+def _resolve(path: str) -> Path:
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else REPO_ROOT / candidate
+
+
+def _format_location(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _format_validation_error(path: Path, error: ValidationError) -> str:
+    lines = [f"{path}: invalid study configuration"]
+    for item in error.errors():
+        key = _format_location(item["loc"])
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            parent = item["loc"][:-1]
+            allowed = _allowed_keys(parent)
+            hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
+            lines.append(f"  - unknown key '{key}'{hint}")
+        elif kind == "missing":
+            lines.append(f"  - missing required key '{key}'")
+        else:
+            lines.append(f"  - key '{key}': {item['msg']} (got {item.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    model: type[BaseModel] | None = StudyConfig
+    for part in loc:
+        if model is None or isinstance(part, int):
+            continue
+        field = next(
+            (f for name, f in model.model_fields.items() if (f.alias or name) == str(part)), None
+        )
+        if field is None:
+            return []
+        annotation = field.annotation
+        model = _model_in(annotation)
+    return [f.alias or name for name, f in model.model_fields.items()] if model else []
+
+
+def _model_in(annotation) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found:
+            return found
+    return None
+
+
+def load_config(path: str | Path) -> StudyConfig:
+    """Read and validate a study configuration.
+
+    Parameters
+    ----------
+    path : str or Path
+        The study YAML file, e.g. ``config/demo.yml``.
+
+    Returns
+    -------
+    StudyConfig
+        The validated, immutable configuration.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not YAML, or breaks the schema. The message names the file
+        and every offending key with what is allowed.
+    """
+    path = _resolve(str(path))
+    if not path.is_file():
+        raise ConfigError(f"{path}: study configuration not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable YAML file ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    try:
+        return StudyConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(path, exc)) from None

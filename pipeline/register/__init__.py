@@ -1,0 +1,1 @@
+"""Register extracts: reading them in DuckDB and reducing them to baseline rows and outcome paths."""

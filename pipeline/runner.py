@@ -1,0 +1,219 @@
+"""Running a stage: checking its inputs, executing its notebook with papermill, rendering.
+
+The stages form the pipeline's DAG (the Makefile mirrors it with real file targets):
+
+    clean    roster + surveys        -> participants, survey tables
+    panel    register + participants -> baseline, outcome paths
+    match    baseline                -> matched sample, balance
+    estimate matched + outcomes      -> effects, employment paths
+    report   all of the above        -> reports/<study>/report.html
+
+Each stage's parameters come from one section of the study configuration. ``write_stamps``
+writes, per stage, a small file that changes only when that stage's parameters or raw inputs
+change, so ``make`` re-runs exactly what depends on a change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.config import REPO_ROOT, StudyConfig, load_config
+from pipeline.stage import commit_stage, file_sha256, manifest_path, staging_dir
+
+KERNEL_NAME = "mentor-eval"
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """A stage: its notebook, where its parameters come from and what it needs."""
+
+    name: str
+    notebook: str
+    upstream: tuple[str, ...]
+
+
+STAGES: dict[str, StageSpec] = {
+    spec.name: spec
+    for spec in (
+        StageSpec("clean", "01-clean-surveys.ipynb", ()),
+        StageSpec("panel", "02-build-panel.ipynb", ("clean",)),
+        StageSpec("match", "03-match.ipynb", ("panel",)),
+        StageSpec("estimate", "04-estimate-effects.ipynb", ("match", "panel")),
+        StageSpec("report", "05-render-report.ipynb", ("clean", "panel", "match", "estimate")),
+    )
+}
+
+
+class StageError(RuntimeError):
+    """A stage that cannot run or failed, with one message saying what and where."""
+
+
+def stage_parameters(config: StudyConfig, stage: str, config_path: str) -> dict:
+    """The papermill parameters of a stage, taken from the study configuration."""
+    common = {"config_path": config_path}
+    if stage == "clean":
+        return common
+    if stage == "panel":
+        return {**common, **config.design.model_dump()}
+    if stage == "match":
+        return {**common, **config.matching.model_dump()}
+    if stage == "estimate":
+        return {**common, **config.estimation.model_dump()}
+    if stage == "report":
+        return {**common, "language": config.language, **config.report.model_dump()}
+    raise StageError(f"unknown stage '{stage}'; stages are {', '.join(STAGES)}")
+
+
+def raw_inputs(config: StudyConfig, stage: str) -> list[Path]:
+    """The raw files a stage reads."""
+    if stage == "clean":
+        return [config.roster_path, *config.survey_paths]
+    if stage == "panel":
+        return [config.persons_path, config.monthly_path]
+    return []
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def stamps_dir(config: StudyConfig) -> Path:
+    return config.processed_dir / ".stamps"
+
+
+def _write_if_changed(path: Path, content: str) -> Path:
+    if not path.is_file() or path.read_text() != content:
+        path.write_text(content)
+    return path
+
+
+def write_stamps(config_path: str, only: str | None = None) -> list[Path]:
+    """Write each stage's stamp file, touching it only when its content changes.
+
+    A stamp holds the stage's parameters and the content hashes of its raw inputs (hashes are
+    cached by path, size and modification time, so unchanged large files are not re-read).
+    ``only="synth"`` writes just the synthetic world's stamp (its settings and the register
+    layout), which must exist before the world, and so before the other stamps, is built.
+    """
+    config = load_config(config_path)
+    folder = stamps_dir(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    if only == "synth":
+        content = json.dumps(
+            {
+                "synth": config.synth.model_dump() if config.synth else None,
+                "data": config.data.model_dump(by_alias=True),
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        return [_write_if_changed(folder / "synth.stamp", content)]
+    if only is not None:
+        raise StageError(f"unknown stamp '{only}'; only 'synth' can be written alone")
+    cache_path = folder / "hash-cache.json"
+    cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
+    written = []
+    data_section = config.data.model_dump(by_alias=True)
+    for stage in STAGES:
+        inputs = {}
+        for path in raw_inputs(config, stage):
+            if not path.is_file():
+                inputs[_relative(path)] = "missing"
+                continue
+            stat = path.stat()
+            cache_key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+            if cache_key not in cache:
+                cache[cache_key] = file_sha256(path)
+            inputs[_relative(path)] = cache[cache_key]
+        content = json.dumps(
+            {
+                "parameters": stage_parameters(config, stage, config_path),
+                "data": data_section if stage in {"clean", "panel"} else None,
+                "inputs": inputs,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        written.append(_write_if_changed(folder / f"{stage}.stamp", content))
+    cache_path.write_text(json.dumps(cache, indent=0))
+    return written
+
+
+def check_inputs(config: StudyConfig, stage: str) -> None:
+    """Fail early, naming the first missing or unreadable input and what to do about it."""
+    for path in raw_inputs(config, stage):
+        if not path.is_file():
+            hint = (
+                "run `make report` to build the synthetic world"
+                if config.synth is not None
+                else "check data.raw_dir and the file names in the study configuration"
+            )
+            raise StageError(f"{_relative(path)}: input file not found; {hint}")
+        if not os.access(path, os.R_OK):
+            raise StageError(f"{_relative(path)}: input file is not readable (permissions)")
+    for upstream in STAGES[stage].upstream:
+        if not manifest_path(config, upstream).is_file():
+            raise StageError(
+                f"stage '{stage}' needs stage '{upstream}' first: "
+                f"{_relative(manifest_path(config, upstream))} is missing"
+            )
+
+
+def _kernel_name() -> str:
+    from jupyter_client.kernelspec import find_kernel_specs
+
+    return KERNEL_NAME if KERNEL_NAME in find_kernel_specs() else "python3"
+
+
+def run_stage(stage: str, config_path: str) -> Path:
+    """Execute a stage's notebook with its parameters; return the stage's manifest path.
+
+    The executed notebook is kept under ``data_processed/<study>/executed/`` for audit. On
+    failure, anything the stage staged is removed and a :class:`StageError` carries the
+    notebook's own error message.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    if stage not in STAGES:
+        raise StageError(f"unknown stage '{stage}'; stages are {', '.join(STAGES)}")
+    config = load_config(config_path)
+    check_inputs(config, stage)
+    spec = STAGES[stage]
+    notebook = REPO_ROOT / "notebooks" / spec.notebook
+    executed_dir = config.processed_dir / "executed"
+    executed_dir.mkdir(parents=True, exist_ok=True)
+    executed = executed_dir / spec.notebook
+    staging = staging_dir(config, stage)
+    parameters = stage_parameters(config, stage, config_path)
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(executed),
+            parameters=parameters,
+            kernel_name=_kernel_name(),
+            cwd=str(REPO_ROOT),
+            progress_bar=False,
+            log_output=False,
+        )
+        output_dir = None
+        if stage == "report":
+            from pipeline.report.render import render_report
+
+            render_report(config, executed)
+            output_dir = config.report_dir
+        return commit_stage(config, stage, parameters, output_dir=output_dir)
+    except PapermillExecutionError as exc:
+        raise StageError(
+            f"stage '{stage}' failed: {exc.ename}: {exc.evalue}\n"
+            f"  (the executed notebook with the full traceback: {_relative(executed)})"
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

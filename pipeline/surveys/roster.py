@@ -1,0 +1,148 @@
+"""Reading the programme roster into pseudonymised participants.
+
+Every roster row ends up either in ``participants`` or in ``quarantine`` with a reason; names,
+e-mail addresses, phone numbers and identity numbers are dropped once the pseudonym exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.config import RosterColumns
+from pipeline.pseudonymise import normalise_personnummer, pseudonymise
+
+YES = {"ja", "yes", "j", "y", "1", "true", "x"}
+NO = {"nej", "no", "n", "0", "false", ""}
+
+
+class RosterError(ValueError):
+    """A roster that cannot be read, with the file and column named."""
+
+
+@dataclass(frozen=True)
+class RosterCleaning:
+    """Participants kept, rows quarantined, and the row accounting that ties them together."""
+
+    participants: pd.DataFrame
+    quarantine: pd.DataFrame
+    rows_read: int
+
+    @property
+    def accounting(self) -> dict[str, int]:
+        reasons = self.quarantine["reason"].value_counts().to_dict() if len(self.quarantine) else {}
+        return {
+            "rows_read": self.rows_read,
+            "rows_kept": len(self.participants),
+            "rows_quarantined": len(self.quarantine),
+            **{f"quarantined_{reason}": int(n) for reason, n in sorted(reasons.items())},
+        }
+
+    def check_balance(self) -> None:
+        """Raise if any roster row is unaccounted for."""
+        if self.rows_read != len(self.participants) + len(self.quarantine):
+            raise AssertionError(
+                f"roster accounting does not balance: read {self.rows_read}, kept "
+                f"{len(self.participants)}, quarantined {len(self.quarantine)}"
+            )
+
+
+def read_roster(path: Path, columns: RosterColumns, key: bytes) -> RosterCleaning:
+    """Read a roster (.xlsx or .csv) and pseudonymise its participants.
+
+    Parameters
+    ----------
+    path : Path
+        The roster file.
+    columns : RosterColumns
+        Header of each canonical column in this roster.
+    key : bytes
+        Pseudonymisation key.
+
+    Returns
+    -------
+    RosterCleaning
+        ``participants`` has ``pid, cohort, city, start_date, end_date, mentor_matched,
+        n_mentor_meetings, completed, female, birth_year``; ``quarantine`` has ``source_row,
+        pid, reason`` (reasons: ``invalid_id``, ``duplicate``, ``missing_start_date``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RosterError(f"{path}: roster not found; check data.roster in the study config")
+    try:
+        if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+            raw = pd.read_excel(path, dtype=str)
+        elif path.suffix.lower() == ".csv":
+            raw = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+        else:
+            raise RosterError(f"{path}: unsupported roster format; use .xlsx or .csv")
+    except RosterError:
+        raise
+    except Exception as exc:  # any parser failure is the file's problem, not ours
+        raise RosterError(f"{path}: cannot be read as a roster ({type(exc).__name__})") from None
+
+    headers = columns.model_dump()
+    missing = [
+        f"{canonical} ('{header}')"
+        for canonical, header in headers.items()
+        if header not in raw.columns
+        and canonical not in {"first_name", "last_name", "email", "phone"}
+    ]
+    if missing:
+        raise RosterError(
+            f"{path}: missing roster columns {', '.join(missing)}; map them under "
+            "data.roster_columns in the study config"
+        )
+    frame = raw.rename(columns={v: k for k, v in headers.items()})
+    normalised = frame["personal_id"].map(normalise_personnummer)
+    frame = frame.assign(
+        source_row=range(2, len(frame) + 2),  # spreadsheet row numbers, header is row 1
+        pid=pseudonymise(normalised.tolist(), key),
+        female=normalised.str[-2].astype("Int64") % 2 == 0,
+        birth_year=normalised.str[:4].astype("Int64"),
+        start_date=pd.to_datetime(frame["start_date"], errors="coerce"),
+        end_date=pd.to_datetime(frame["end_date"], errors="coerce"),
+        mentor_matched=_yes_no(frame["mentor_matched"], path, columns.mentor_matched),
+        completed=_yes_no(frame["completed"], path, columns.completed),
+        n_mentor_meetings=pd.to_numeric(frame["n_mentor_meetings"], errors="coerce"),
+    )
+    reason = pd.Series(pd.NA, index=frame.index, dtype="string")
+    reason[frame["pid"].isna()] = "invalid_id"
+    reason[reason.isna() & frame["start_date"].isna()] = "missing_start_date"
+    duplicated = frame["pid"].notna() & frame.duplicated(["pid", "cohort"], keep="first")
+    reason[reason.isna() & duplicated] = "duplicate"
+
+    keep = [
+        "pid",
+        "cohort",
+        "city",
+        "start_date",
+        "end_date",
+        "mentor_matched",
+        "n_mentor_meetings",
+        "completed",
+        "female",
+        "birth_year",
+    ]
+    quarantined = reason.notna()
+    result = RosterCleaning(
+        participants=frame.loc[~quarantined, keep].reset_index(drop=True),
+        quarantine=frame.loc[quarantined, ["source_row", "pid"]]
+        .assign(reason=reason[quarantined])
+        .reset_index(drop=True),
+        rows_read=len(frame),
+    )
+    result.check_balance()
+    return result
+
+
+def _yes_no(values: pd.Series, path: Path, header: str) -> pd.Series:
+    text = values.fillna("").astype(str).str.strip().str.lower()
+    unknown = sorted(set(text) - YES - NO)
+    if unknown:
+        raise RosterError(
+            f"{path}: column '{header}' has values other than yes/no: {', '.join(unknown[:5])}"
+        )
+    return text.isin(YES)

@@ -1,0 +1,370 @@
+"""Source of the stage notebooks: `python tools/notebook_sources.py` rewrites notebooks/*.ipynb.
+
+Keeping the cells here as plain text makes review easy; the committed notebooks are generated
+from this file with outputs stripped and a tagged ``parameters`` cell. Edit either this file
+(and regenerate) or the notebooks in JupyterLab (and port the change back).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+KERNEL = {"display_name": "Python (mentor-eval)", "language": "python", "name": "mentor-eval"}
+
+
+def md(text):
+    return nbformat.v4.new_markdown_cell(text.strip())
+
+
+def code(text, tags=()):
+    cell = nbformat.v4.new_code_cell(text.strip())
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def params(text):
+    return code(text, tags=("parameters",))
+
+
+CLEAN = [
+    md("""
+# 01 · Clean the roster and the surveys
+
+Reads the programme roster and every survey export named in the study configuration,
+pseudonymises identity numbers with the study's key, and accounts for every row: each one is
+kept, quarantined (with a reason) or excluded (refused consent). Names, e-mail addresses,
+phone numbers, identity numbers and free text never leave this stage.
+"""),
+    params("""
+config_path: str = "config/demo.yml"  # study configuration: file locations and key settings
+"""),
+    code("""
+import pandas as pd
+
+from pipeline.config import load_config
+from pipeline.pseudonymise import load_key
+from pipeline.stage import StageRun
+from pipeline.surveys import clean_surveys, read_survey
+from pipeline.surveys.roster import read_roster
+
+config = load_config(config_path)
+key = load_key(config)
+stage = StageRun("clean", config)
+"""),
+    md("## Roster → participants"),
+    code("""
+roster = read_roster(
+    stage.add_input(config.roster_path), config.data.roster_columns, key
+)
+pd.Series(roster.accounting, name="rows")
+"""),
+    md("## Survey exports"),
+    code("""
+exports = [read_survey(stage.add_input(path)) for path in config.survey_paths]
+surveys = clean_surveys(exports, key)
+surveys.accounting.set_index("source_file").T
+"""),
+    code("""
+surveys.quarantine.groupby(["source_file", "reason"]).size().rename("rows").to_frame()
+"""),
+    md("## Write the outputs"),
+    code("""
+stage.write_parquet(roster.participants, "participants.parquet")
+stage.write_parquet(roster.quarantine, "roster_quarantine.parquet")
+stage.write_parquet(surveys.responses, "survey_responses.parquet")
+stage.write_parquet(surveys.wide, "survey_clean.parquet")
+stage.write_parquet(surveys.quarantine, "survey_quarantine.parquet")
+stage.write_parquet(surveys.excluded, "survey_excluded.parquet")
+stage.write_parquet(surveys.accounting, "survey_accounting.parquet")
+stage.record_rows(
+    roster=roster.accounting,
+    surveys=surveys.accounting.set_index("source_file")[
+        ["rows_read", "rows_kept", "rows_quarantined", "rows_excluded"]
+    ].to_dict(orient="index"),
+)
+stage.ready()
+"""),
+]
+
+PANEL = [
+    md("""
+# 02 · Reduce the register to baseline rows and outcome paths
+
+The register extract is read by DuckDB; identity numbers are pseudonymised inside DuckDB with
+the study key, so only pseudonyms leave it. For every cohort, everyone eligible at its start
+month becomes one baseline row (participants of that cohort as treated, others as potential
+comparisons with the cohort's start as pseudo-start). Covariates are measured before start;
+outcome paths cover the months around start.
+"""),
+    params("""
+config_path: str = "config/demo.yml"  # study configuration: register files and column names
+min_age: int = 20  # youngest eligible age at cohort start
+max_age: int = 64  # oldest eligible age at cohort start
+foreign_born_only: bool = True  # only people born outside Sweden are eligible
+not_employed_month_before: bool = True  # eligible only if not employed the month before start
+municipalities: list = None  # municipality codes of the programme's labour markets (None: all)
+pre_months: int = 24  # months of history kept before start in the outcome paths
+post_months: int = 36  # months of follow-up kept after start in the outcome paths
+"""),
+    code("""
+import pandas as pd
+
+from pipeline.config import load_config
+from pipeline.pseudonymise import load_key
+from pipeline.register import panel
+from pipeline.register.extract import open_register
+from pipeline.stage import StageRun
+
+config = load_config(config_path)
+stage = StageRun("panel", config)
+participants = pd.read_parquet(stage.add_input(config.processed_dir / "participants.parquet"))
+"""),
+    md("## The extract, pseudonymised inside DuckDB"),
+    code("""
+stage.add_input(config.persons_path)
+stage.add_input(config.monthly_path)
+con, keys = open_register(config, load_key(config))
+keys
+"""),
+    md("## Cohorts and their start months"),
+    code("""
+cohorts = panel.register_cohorts(con, participants)
+cohorts.assign(start=pd.PeriodIndex.from_ordinals(cohorts["cohort_start"] - 1970 * 12, freq="M"))
+"""),
+    md("## Baseline: one row per eligible person and cohort"),
+    code("""
+panel.build_history(con)
+eligibility = panel.Eligibility(
+    min_age, max_age, foreign_born_only, not_employed_month_before, municipalities
+)
+baseline = panel.build_baseline(con, eligibility)
+coverage = panel.participant_coverage(con)
+pd.Series(coverage, name="participants")
+"""),
+    code("""
+baseline.groupby("treated").mean(numeric_only=True).T.round(2)
+"""),
+    md("## Outcome paths around start, and the outputs"),
+    code("""
+outcome_rows = panel.write_outcomes(
+    con, stage.staged("outcomes.parquet"), pre_months, post_months
+)
+stage.write_parquet(baseline, "baseline.parquet")
+stage.record_rows(
+    register_persons=keys.n_persons,
+    register_invalid_ids=keys.n_invalid_ids,
+    register_duplicate_ids=keys.n_duplicate_ids,
+    baseline=len(baseline),
+    baseline_treated=int(baseline["treated"].sum()),
+    outcome_rows=outcome_rows,
+    **coverage,
+)
+stage.ready()
+"""),
+]
+
+MATCH = [
+    md("""
+# 03 · Build the comparison group
+
+Propensity-score nearest-neighbour matching within each cohort: for every participant, the
+eligible non-participant(s) of the same cohort with the closest estimated probability of taking
+part, within a caliper on the logit of the score. Balance is checked before and after.
+"""),
+    params("""
+config_path: str = "config/demo.yml"  # study configuration
+method: str = "nearest"  # matching method
+distance: str = "logit"  # propensity-score model
+ratio: int = 1  # comparison persons per participant
+replace: bool = False  # may a comparison person serve several participants?
+caliper: float = 0.2  # maximum distance, in standard deviations of the logit of the score
+covariates: list = None  # baseline covariates of the propensity-score model
+"""),
+    code("""
+import pandas as pd
+
+from pipeline.config import load_config
+from pipeline.matching import match
+from pipeline.stage import StageRun
+
+config = load_config(config_path)
+stage = StageRun("match", config)
+baseline = pd.read_parquet(stage.add_input(config.processed_dir / "baseline.parquet"))
+"""),
+    md("""
+## Missing covariates
+
+Rows with a missing covariate cannot be matched; they are counted here and left out
+(listwise deletion), never dropped silently.
+"""),
+    code("""
+missing = baseline[covariates].isna()
+complete = baseline.loc[~missing.any(axis=1)]
+pd.DataFrame({
+    "rows with missing value": missing.sum(),
+    "of which participants": missing[baseline["treated"]].sum(),
+}).query("`rows with missing value` > 0")
+"""),
+    md("## Matching"),
+    code("""
+result = match(
+    complete, "treated", covariates,
+    method=method, distance=distance, ratio=ratio, replace=replace, caliper=caliper,
+    exact=["cohort"],
+)
+result
+"""),
+    code("""
+result.love_plot();
+"""),
+    md("## Outputs"),
+    code("""
+matched = result.matched_data()[["pid", "cohort", "treated", "weights", "subclass", "distance"]]
+stage.write_parquet(matched, "matched.parquet")
+stage.write_parquet(result.balance().reset_index(), "balance.parquet")
+stage.write_parquet(result.sample_sizes().reset_index(), "match_counts.parquet")
+stage.record_rows(
+    baseline=len(baseline),
+    dropped_missing_covariates=int(len(baseline) - len(complete)),
+    treated_matched=int(matched["treated"].sum()),
+    treated_unmatched=int(result.n_treated_unmatched),
+    controls_matched=int((~matched["treated"]).sum()),
+)
+stage.ready()
+"""),
+]
+
+ESTIMATE = [
+    md("""
+# 04 · Estimate the effects
+
+Outcomes of participants and their matched comparisons at the chosen horizon after start;
+the effect is the weighted difference in means with standard errors clustered on matched sets.
+Cohorts whose horizon lies beyond the register's last month are reported as not observable.
+"""),
+    params("""
+config_path: str = "config/demo.yml"  # study configuration
+horizon_months: int = 12  # months after programme start at which effects are estimated
+confidence_level: float = 0.95  # level of the confidence intervals
+"""),
+    code("""
+import pandas as pd
+
+from pipeline.config import load_config
+from pipeline.effects import att
+from pipeline.register.outcomes import OUTCOMES, outcome_at, outcome_paths
+from pipeline.stage import StageRun
+
+config = load_config(config_path)
+stage = StageRun("estimate", config)
+matched = pd.read_parquet(stage.add_input(config.processed_dir / "matched.parquet"))
+outcomes_path = stage.add_input(config.processed_dir / "outcomes.parquet")
+"""),
+    md("## Outcomes at the horizon"),
+    code("""
+at_horizon = outcome_at(outcomes_path, matched, horizon_months)
+observable = at_horizon.groupby("cohort")["observed"].mean().rename("share observed")
+observable.to_frame()
+"""),
+    code("""
+analysed = at_horizon.loc[at_horizon["observed"]]
+estimates = [
+    att(analysed, "treated", outcome, weights="weights", cluster="subclass",
+        confidence_level=confidence_level)
+    for outcome in OUTCOMES
+]
+estimates[0]
+"""),
+    code("""
+effects = pd.concat([e.tidy() for e in estimates], ignore_index=True).assign(
+    horizon_months=horizon_months,
+    subgroup="all",
+    confidence_level=confidence_level,
+    cohorts_observed=int((observable == 1).sum()),
+    cohorts_not_observable=int((observable < 1).sum()),
+)
+effects
+"""),
+    md("## Month-by-month paths around start"),
+    code("""
+paths = outcome_paths(outcomes_path, matched)
+paths.pivot(index="rel_month", columns="group", values="employed").iloc[::6]
+"""),
+    code("""
+stage.write_parquet(effects, "effects.parquet")
+stage.write_parquet(paths, "paths.parquet")
+stage.record_rows(
+    matched_rows=len(matched),
+    analysed_rows=len(analysed),
+    not_observable_rows=int((~at_horizon["observed"]).sum()),
+)
+stage.ready()
+"""),
+]
+
+REPORT = [
+    params("""
+config_path: str = "config/demo.yml"  # study configuration
+language: str = "en"  # report language
+min_cell_count: int = 5  # smallest count shown; smaller cells are suppressed
+"""),
+    code("""
+from IPython.display import HTML, Markdown, display
+
+from pipeline.config import load_config
+from pipeline.report import sections
+from pipeline.stage import StageRun
+
+config = load_config(config_path)
+stage = StageRun("report", config)
+evidence = sections.load_evidence(config, stage)
+display(HTML(sections.style()))
+display(Markdown(sections.title(config, evidence)))
+"""),
+    code("""
+display(Markdown(sections.summary(evidence, min_cell_count)))
+"""),
+    code("""
+display(Markdown(sections.employment_heading()))
+sections.employment_path_figure(evidence)
+"""),
+    code("""
+display(Markdown(sections.effects_section(evidence, min_cell_count)))
+"""),
+    code("""
+display(Markdown(sections.comparison_section(evidence, min_cell_count)))
+sections.balance_figure(evidence)
+"""),
+    code("""
+display(Markdown(sections.appendix(evidence, min_cell_count)))
+stage.ready()
+"""),
+]
+
+ALL = {
+    "01-clean-surveys.ipynb": CLEAN,
+    "02-build-panel.ipynb": PANEL,
+    "03-match.ipynb": MATCH,
+    "04-estimate-effects.ipynb": ESTIMATE,
+    "05-render-report.ipynb": REPORT,
+}
+
+
+def write_all() -> None:
+    NOTEBOOKS.mkdir(exist_ok=True)
+    for name, cells in ALL.items():
+        notebook = nbformat.v4.new_notebook(cells=cells)
+        notebook.metadata["kernelspec"] = KERNEL
+        notebook.metadata["language_info"] = {"name": "python"}
+        for index, cell in enumerate(notebook.cells):
+            cell["id"] = f"{name[:2]}-{index:02d}"
+        nbformat.write(notebook, NOTEBOOKS / name)
+
+
+if __name__ == "__main__":
+    write_all()
