@@ -1,0 +1,21 @@
+"""Comparison-group construction and balance diagnostics (works on any DataFrame).
+
+>>> result = match(df, "treated", ["age", "sex"], caliper=0.2, exact=["cohort"])
+>>> matched = result.matched_data()   # rows + distance, weights, subclass
+>>> result.balance()                  # SMD, variance ratio, eCDF before/after
+"""
+
+from .api import BalanceWarning, match
+from .balance import balance_table
+from .propensity import PropensityFit, fit_propensity
+from .result import MatchResult, MatchSpec
+
+__all__ = [
+    "BalanceWarning",
+    "MatchResult",
+    "MatchSpec",
+    "PropensityFit",
+    "balance_table",
+    "fit_propensity",
+    "match",
+]
