@@ -163,8 +163,14 @@ def test_tidy_and_results_object():
         "ci_high",
         "n_t",
         "n_c",
+        "mean_treated",
+        "mean_control",
     ]
     assert len(tidy) == 1
+    # the two group means are a second route to the estimate: their difference equals it
+    assert tidy.loc[0, "mean_treated"] - tidy.loc[0, "mean_control"] == pytest.approx(est.estimate)
+    treated = matched(data).query("t == 1")
+    assert tidy.loc[0, "mean_treated"] == pytest.approx(treated["y"].mean())
     assert tidy.loc[0, "estimator"] == "matched_difference" and tidy.loc[0, "outcome"] == "y"
     assert (tidy.loc[0, "ci_low"], tidy.loc[0, "ci_high"]) == est.conf_int()
     assert est.confidence_level == 0.9

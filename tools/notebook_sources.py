@@ -87,7 +87,7 @@ stage.record_rows(
         ["rows_read", "rows_kept", "rows_quarantined", "rows_excluded"]
     ].to_dict(orient="index"),
 )
-stage.ready()
+stage.ready();
 """),
 ]
 
@@ -164,7 +164,7 @@ stage.record_rows(
     outcome_rows=outcome_rows,
     **coverage,
 )
-stage.ready()
+stage.ready();
 """),
 ]
 
@@ -235,7 +235,7 @@ stage.record_rows(
     treated_unmatched=int(result.n_treated_unmatched),
     controls_matched=int((~matched["treated"]).sum()),
 )
-stage.ready()
+stage.ready();
 """),
 ]
 
@@ -303,7 +303,7 @@ stage.record_rows(
     analysed_rows=len(analysed),
     not_observable_rows=int((~at_horizon["observed"]).sum()),
 )
-stage.ready()
+stage.ready();
 """),
 ]
 
@@ -342,7 +342,7 @@ sections.balance_figure(evidence)
 """),
     code("""
 display(Markdown(sections.appendix(evidence, min_cell_count)))
-stage.ready()
+stage.ready();
 """),
 ]
 

@@ -132,4 +132,6 @@ def att(
         cluster=cluster,
         n_clusters=n_clusters,
         df=df,
+        mean_treated=float(fit.params[0] + fit.params[1]),
+        mean_control=float(fit.params[0]),
     )

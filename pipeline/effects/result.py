@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-TIDY_COLUMNS = ("outcome", "estimator", "estimate", "std_error", "ci_low", "ci_high", "n_t", "n_c")
+TIDY_COLUMNS = (
+    "outcome", "estimator", "estimate", "std_error", "ci_low", "ci_high", "n_t", "n_c",
+    "mean_treated", "mean_control",
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,9 @@ class EffectEstimate:
     df:
         Degrees of freedom of the t reference distribution of the interval and p-value
         (clusters - 1 with clustering, observations - 2 with HC1).
+    mean_treated, mean_control:
+        Weighted mean outcome of the treated and of the controls; their difference is
+        ``estimate``.
     """
 
     estimate: float
@@ -53,13 +59,16 @@ class EffectEstimate:
     cluster: str | None = None
     n_clusters: int | None = None
     df: float | None = None
+    mean_treated: float | None = None
+    mean_control: float | None = None
 
     def conf_int(self) -> tuple[float, float]:
         """(low, high) confidence interval at :attr:`confidence_level`."""
         return (self.ci_low, self.ci_high)
 
     def tidy(self) -> pd.DataFrame:
-        """One row: outcome, estimator, estimate, std_error, ci_low, ci_high, n_t, n_c."""
+        """One row: outcome, estimator, estimate, std_error, ci_low, ci_high, n_t, n_c,
+        mean_treated, mean_control."""
         return pd.DataFrame(
             [
                 {
@@ -71,6 +80,8 @@ class EffectEstimate:
                     "ci_high": self.ci_high,
                     "n_t": self.n_treated,
                     "n_c": self.n_control,
+                    "mean_treated": self.mean_treated,
+                    "mean_control": self.mean_control,
                 }
             ],
             columns=list(TIDY_COLUMNS),

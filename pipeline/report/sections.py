@@ -236,9 +236,13 @@ def effects_section(evidence: Evidence, min_cell_count: int) -> str:
 
 def comparison_section(evidence: Evidence, min_cell_count: int) -> str:
     """Matched counts per cohort and the balance summary."""
+    cohort_order = (
+        evidence.participants.groupby("cohort")["start_date"].min().sort_values().index
+    )
     counts = (
         evidence.matched.groupby(["cohort", "treated"]).size().unstack(fill_value=0)
         .rename(columns={True: "participants", False: "comparison"})
+        .reindex(cohort_order, fill_value=0)[["participants", "comparison"]]
         .reset_index()
     )
     counts = suppress_counts(counts, ["participants", "comparison"], min_cell_count)
