@@ -29,7 +29,7 @@ MATCH_SRC    := $(wildcard pipeline/matching/*.py)
 EFFECTS_SRC  := $(wildcard pipeline/effects/*.py) pipeline/register/outcomes.py
 REPORT_SRC   := $(wildcard pipeline/report/*.py)
 
-.PHONY: help venv report test lab lint bench clean clean-all world stamp-synth stamps
+.PHONY: help venv report test lab lint bench lock clean clean-all world stamp-synth stamps
 
 help: ## list the targets (default)
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -99,6 +99,13 @@ lint: | $(READY) ## check style (ruff) and that notebooks are committed without 
 
 bench: | $(READY) ## time and measure memory of `make report` and the national-scale world
 	$(PY) benchmarks/run.py
+
+lock: ## re-resolve the newest allowed versions into requirements.lock and environment.yml
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet -e '.[dev]'
+	.venv-lock/bin/pip freeze --exclude-editable > requirements.lock
+	rm -rf .venv-lock
+	$(PY) tools/sync_environment.py
 
 clean: ## remove STUDY's processed data and report (raw data stay)
 	rm -rf $(P) reports/$(STUDY)

@@ -10,7 +10,8 @@ import pyarrow.compute as pc
 # Swedish personnummer / samordningsnummer (10 or 12 digits, optional - or +), Danish CPR
 # (DDMMYY-SSSS) and Finnish HETU (DDMMYY, century sign, NNN, check character).
 IDENTITY_NUMBER = re.compile(
-    r"(?<![\w])(?:\d{6}|\d{8})[-+ ]?\d{4}(?![\w])|(?<![\w])\d{6}[-+ABCDEFYXWVU]\d{3}[0-9A-Y](?![\w])"
+    r"(?<![\w])(?:\d{6}|\d{8})[-+ ]?\d{4}(?![\w])"
+    r"|(?<![\w])\d{6}[-+ABCDEFYXWVU]\d{3}[0-9A-Y](?![\w])"
 )
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 PHONE = re.compile(r"(?<![\w])(?:\+\d{2}[ -]?|0)\d{1,3}[ -]?\d{2,3}[ -]?\d{2}[ -]?\d{2,3}(?![\w])")

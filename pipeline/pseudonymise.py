@@ -12,7 +12,6 @@ import hmac
 import os
 import secrets
 from collections.abc import Iterable
-from pathlib import Path
 
 from personnummer import personnummer as _personnummer
 
@@ -98,7 +97,9 @@ def _checked(key: bytes, source: str) -> bytes:
     return key
 
 
-def pseudonymise(numbers: Iterable[str | None], key: bytes, country: str = "SE") -> list[str | None]:
+def pseudonymise(
+    numbers: Iterable[str | None], key: bytes, country: str = "SE"
+) -> list[str | None]:
     """Replace normalised identity numbers by keyed hashes.
 
     Parameters

@@ -55,3 +55,19 @@ def small_world(tmp_path_factory) -> tuple[Path, StudyConfig]:
     config = load_config(path)
     build_world(config)
     return path, config
+
+
+@pytest.fixture(scope="session")
+def demo_pipeline(tmp_path_factory) -> StudyConfig:
+    """The demo study (its real size and seed) run through every stage in a temporary folder."""
+    from pipeline.config import load_config
+    from pipeline.runner import STAGES, run_stage
+    from pipeline.synth.world import build_world
+
+    root = tmp_path_factory.mktemp("demo")
+    path = write_config(root, study_settings(root))
+    config = load_config(path)
+    build_world(config)
+    for stage in STAGES:
+        run_stage(stage, str(path))
+    return config

@@ -45,7 +45,8 @@ def test_missing_required_key(tmp_path):
     settings = demo_settings()
     del settings["data"]["register"]["person_columns"]["sex"]
     path = write_config(tmp_path, settings)
-    with pytest.raises(ConfigError, match=r"missing required key 'data.register.person_columns.sex'"):
+    expected = r"missing required key 'data.register.person_columns.sex'"
+    with pytest.raises(ConfigError, match=expected):
         load_config(path)
 
 

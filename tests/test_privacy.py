@@ -25,7 +25,9 @@ def test_finds_identifiers_in_text(text, kind):
     assert kind in find_identifiers(text)
 
 
-@pytest.mark.parametrize("text", ["2021-HT", "0180", "Göteborg", "employed 12 months", "2020-03-01"])
+@pytest.mark.parametrize(
+    "text", ["2021-HT", "0180", "Göteborg", "employed 12 months", "2020-03-01"]
+)
 def test_leaves_ordinary_values_alone(text):
     assert find_identifiers(text) == []
 

@@ -1,1 +1,1 @@
-"""Register extracts: reading them in DuckDB and reducing them to baseline rows and outcome paths."""
+"""Register extracts: read in DuckDB, reduced to baseline rows and outcome paths."""

@@ -372,6 +372,7 @@ def _truth(config, roster, effects: np.ndarray, months, planted, final_dir: Path
         },
         "selection": {
             "participation_log_odds": PARTICIPATION,
+            "mean_unobserved_trait_participants": float(roster["u"].mean()),
             "selection_on_unobservables": settings.selection_on_unobservables,
             "eligibility": "foreign-born, age 20-64, in 0180/1480/1280/0380, "
             "not employed the month before start, not an earlier participant",
