@@ -362,7 +362,7 @@ def write_all() -> None:
         notebook.metadata["kernelspec"] = KERNEL
         notebook.metadata["language_info"] = {"name": "python"}
         for index, cell in enumerate(notebook.cells):
-            cell["id"] = f"{name[:2]}-{index:02d}"
+            cell["id"] = str(index)  # the ids nbstripout gives
         nbformat.write(notebook, NOTEBOOKS / name)
 
 
