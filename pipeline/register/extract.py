@@ -71,7 +71,10 @@ def _check_columns(con: duckdb.DuckDBPyConnection, path: Path, source: str, mapp
 def open_register(
     config: StudyConfig, key: bytes, con: duckdb.DuckDBPyConnection | None = None
 ) -> tuple[duckdb.DuckDBPyConnection, RegisterKeys]:
-    """Create the views ``persons`` and ``monthly`` (canonical names, ``pid`` pseudonyms).
+    """Create the views ``persons`` and ``monthly`` under canonical names.
+
+    Both carry ``person_key``, a small integer that exists only inside the connection and makes
+    joins cheap; ``persons`` also carries ``pid``, the keyed pseudonym that outputs use.
 
     Parameters
     ----------
@@ -85,7 +88,8 @@ def open_register(
     Returns
     -------
     connection, RegisterKeys
-        The connection with views ``persons(pid, …)`` and ``monthly(pid, month_index, …)``
+        The connection with views ``persons(person_key, pid, …)`` and
+        ``monthly(person_key, month_index, …)``
         where ``month_index = year * 12 + month - 1``, and counts from pseudonymisation.
     """
     con = con or duckdb.connect()
@@ -103,14 +107,20 @@ def open_register(
     normalised = [normalise_personnummer(value) for value in raw]
     valid = [(r, n) for r, n in zip(raw, normalised, strict=True) if n is not None]
     pids = pseudonymise([n for _, n in valid], key)
-    keymap = pa.table({"raw_id": [r for r, _ in valid], "pid": pids})
+    keymap = pa.table(
+        {
+            "raw_id": [r for r, _ in valid],
+            "person_key": pa.array(range(len(valid)), pa.int32()),
+            "pid": pids,
+        }
+    )
     con.register("keymap", keymap)
     n_rows = con.execute(f"SELECT count(*) FROM {persons_src}").fetchone()[0]
 
     con.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW persons AS
-        SELECT k.pid,
+        SELECT k.person_key, k.pid,
                CAST(p."{pcols['birth_year']}" AS INTEGER) AS birth_year,
                CAST(p."{pcols['sex']}" AS INTEGER) = 2 AS female,
                CAST(p."{pcols['region_of_birth']}" AS VARCHAR) AS region_of_birth,
@@ -125,7 +135,7 @@ def open_register(
     con.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW monthly AS
-        SELECT k.pid,
+        SELECT k.person_key,
                CAST(m."{mcols['month']}" AS INTEGER) // 100 * 12
                  + CAST(m."{mcols['month']}" AS INTEGER) % 100 - 1 AS month_index,
                CAST(m."{mcols['employed']}" AS INTEGER) AS employed,

@@ -81,15 +81,16 @@ def build_history(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE history AS
-        SELECT m.pid, m.month_index, m.employed, m.earnings, m.registered_unemployed,
+        SELECT m.person_key, m.month_index, m.employed, m.earnings, m.registered_unemployed,
                CAST(m.employed = 1 AND {SKILL_LEVEL_SQL} >= {REQUIRED_SKILL_SQL} AS INTEGER)
                  AS employed_matching,
                sum(m.employed) OVER w AS cum_employed,
                sum(m.earnings) OVER w AS cum_earnings,
                sum(CAST(m.registered_unemployed AS INTEGER)) OVER w AS cum_unemployed,
                count(*) OVER w AS cum_months
-        FROM monthly m JOIN persons p USING (pid)
-        WINDOW w AS (PARTITION BY m.pid ORDER BY m.month_index ROWS UNBOUNDED PRECEDING)
+        FROM monthly m JOIN persons p USING (person_key)
+        WINDOW w AS (PARTITION BY m.person_key ORDER BY m.month_index
+                     ROWS UNBOUNDED PRECEDING)
         """
     )
 
@@ -107,7 +108,7 @@ def build_baseline(con: duckdb.DuckDBPyConnection, eligibility: Eligibility) -> 
     """
     lookups = {"m1": 1, "m6": 6, "m12": 12, "m13": 13, "m37": 37}
     joins = "\n".join(
-        f"LEFT JOIN history {alias} ON {alias}.pid = c.pid "
+        f"LEFT JOIN history {alias} ON {alias}.person_key = c.person_key "
         f"AND {alias}.month_index = c.cohort_start - {lag}"
         for alias, lag in lookups.items()
     )
@@ -123,7 +124,7 @@ def build_baseline(con: duckdb.DuckDBPyConnection, eligibility: Eligibility) -> 
             FROM persons p CROSS JOIN cohorts c
         ),
         measured AS (
-            SELECT c.pid, c.cohort, c.cohort_start, c.age,
+            SELECT c.person_key, c.pid, c.cohort, c.cohort_start, c.age,
                    CAST(c.female AS INTEGER) AS female,
                    c.region_of_birth,
                    c.cohort_start // 12 - c.immigration_year AS years_since_immigration,
@@ -148,7 +149,7 @@ def build_baseline(con: duckdb.DuckDBPyConnection, eligibility: Eligibility) -> 
         ORDER BY m.cohort_start, m.pid
     """
     con.execute(f"CREATE OR REPLACE TEMP TABLE baseline AS {query}")
-    return con.execute("SELECT * FROM baseline").df()
+    return con.execute("SELECT * EXCLUDE (person_key) FROM baseline").df()
 
 
 def participant_coverage(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -187,7 +188,7 @@ def write_outcomes(con: duckdb.DuckDBPyConnection, path, pre_months: int, post_m
                    CAST(h.registered_unemployed AS INTEGER) AS registered_unemployed,
                    h.employed_matching
             FROM baseline b
-            JOIN history h ON h.pid = b.pid
+            JOIN history h ON h.person_key = b.person_key
              AND h.month_index BETWEEN b.cohort_start - {int(pre_months)}
                                    AND b.cohort_start + {int(post_months)}
             ORDER BY b.cohort_start, b.pid, rel_month

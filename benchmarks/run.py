@@ -1,0 +1,131 @@
+"""Benchmarks: wall time and peak memory of `make report` on the demo world and of generating a
+national-scale (1,000,000-person) world.
+
+Run with ``make bench`` (``BENCH_REPEATS=5 make bench`` for more repeats). Each measurement is
+repeated and the median is reported, with the minimum and maximum. Peak memory is the largest
+resident set of any single process in the measured command (``getrusage`` of the children),
+which for the pipeline is the biggest notebook kernel or the generator itself.
+
+The demo pipeline runs in a scratch copy of the repository so the benchmark never disturbs
+``data_processed/`` or ``reports/`` of the working tree. Results are written to
+``benchmarks/results/<timestamp>.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import study_settings, write_config  # noqa: E402
+
+COPY_IGNORE = shutil.ignore_patterns(
+    ".venv", ".git", "data_raw", "data_processed", "reports", ".secrets", "__pycache__",
+    ".pytest_cache", ".ruff_cache", "benchmarks",
+)
+
+
+def measure(command: list[str], cwd: Path) -> dict:
+    """Run ``command`` in a fresh child process; return wall seconds and peak RSS (MiB)."""
+    probe = (
+        "import resource, subprocess, sys, time\n"
+        "start = time.perf_counter()\n"
+        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+        "wall = time.perf_counter() - start\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+        "print(f'{wall} {peak} {code}')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, *command], cwd=cwd, capture_output=True,
+                         text=True, check=True).stdout.split()
+    wall, peak, code = float(out[0]), float(out[1]), int(out[2])
+    if code != 0:
+        raise RuntimeError(f"{' '.join(command)} failed with exit code {code} in {cwd}")
+    return {"wall_seconds": wall, "peak_rss_mib": peak}
+
+
+def summarise(runs: list[dict]) -> dict:
+    walls = [r["wall_seconds"] for r in runs]
+    peaks = [r["peak_rss_mib"] for r in runs]
+    return {
+        "repeats": len(runs),
+        "wall_seconds_median": statistics.median(walls),
+        "wall_seconds_min": min(walls),
+        "wall_seconds_max": max(walls),
+        "peak_rss_mib_median": statistics.median(peaks),
+        "runs": runs,
+    }
+
+
+def scratch_repository(base: Path) -> Path:
+    """A copy of the working tree sharing the existing virtual environment."""
+    copy = base / "repo"
+    shutil.copytree(ROOT, copy, ignore=COPY_IGNORE)
+    (copy / ".venv").symlink_to(ROOT / ".venv")
+    return copy
+
+
+def bench_demo_report(repeats: int, base: Path) -> dict:
+    """`make report` on the demo world: stages only (world present), and a no-op re-run."""
+    repo = scratch_repository(base)
+    subprocess.run(["make", "--no-print-directory", "world"], cwd=repo, check=True,
+                   stdout=subprocess.DEVNULL)
+    cold, warm = [], []
+    for _ in range(repeats):
+        subprocess.run(["make", "--no-print-directory", "clean"], cwd=repo, check=True,
+                       stdout=subprocess.DEVNULL)
+        cold.append(measure(["make", "--no-print-directory", "report"], repo))
+        warm.append(measure(["make", "--no-print-directory", "report"], repo))
+    return {"make_report_stages": summarise(cold), "make_report_nothing_changed": summarise(warm)}
+
+
+def bench_national_world(repeats: int, base: Path, n_persons: int) -> dict:
+    """Generating a national-scale synthetic world."""
+    root = base / "national"
+    config = write_config(root, study_settings(root, n_persons=n_persons))
+    runs = []
+    for _ in range(repeats):
+        runs.append(measure([sys.executable, "-m", "pipeline", "synth", "--config",
+                             str(config)], ROOT))
+    size = sum(p.stat().st_size for p in (root / "raw").rglob("*") if p.is_file())
+    return {f"synth_{n_persons}_persons": {**summarise(runs), "bytes_written": size}}
+
+
+def main() -> None:
+    repeats = int(os.environ.get("BENCH_REPEATS", "3"))
+    n_persons = int(os.environ.get("BENCH_PERSONS", "1000000"))
+    results = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "python": platform.python_version()},
+    }
+    with tempfile.TemporaryDirectory(prefix="mentor-eval-bench-") as scratch:
+        base = Path(scratch)
+        results.update(bench_demo_report(repeats, base))
+        results.update(bench_national_world(repeats, base, n_persons))
+    folder = ROOT / "benchmarks" / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = results["when"].replace(":", "").replace("-", "")
+    (folder / f"{stamp}.json").write_text(json.dumps(results, indent=2))
+    print(f"{'benchmark':<34} {'median s':>9} {'min s':>8} {'max s':>8} {'peak MiB':>9}")
+    for name, r in results.items():
+        if isinstance(r, dict) and "wall_seconds_median" in r:
+            print(f"{name:<34} {r['wall_seconds_median']:>9.1f} {r['wall_seconds_min']:>8.1f} "
+                  f"{r['wall_seconds_max']:>8.1f} {r['peak_rss_mib_median']:>9.0f}")
+    print(f"written to {folder / (stamp + '.json')}")
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    main()
