@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import zipfile
 from dataclasses import dataclass
@@ -293,7 +294,11 @@ def _roster_export(roster: pd.DataFrame, headers: dict[str, str]) -> pd.DataFram
 
 
 def _write_excel(frame: pd.DataFrame, path: Path) -> None:
-    """Write an .xlsx whose bytes depend only on its content (fixed timestamps)."""
+    """Write an .xlsx whose bytes depend only on its content (fixed timestamps).
+
+    openpyxl stamps the save time into ``docProps/core.xml`` and into every zip entry; both are
+    replaced by the fixed export time so the same seed gives the same bytes.
+    """
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -312,7 +317,14 @@ def _write_excel(frame: pd.DataFrame, path: Path) -> None:
         for item in source.infolist():
             info = zipfile.ZipInfo(item.filename, date_time=(2026, 1, 15, 12, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            out.writestr(info, source.read(item.filename))
+            content = source.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                content = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
+                    rb"\g<1>" + fixed.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>",
+                    content,
+                )
+            out.writestr(info, content)
     tmp.unlink()
 
 
