@@ -202,6 +202,8 @@ def run_stage(stage: str, config_path: str) -> Path:
             cwd=str(REPO_ROOT),
             progress_bar=False,
             log_output=False,
+            # the kernel's own start-up warnings are not the evaluator's business
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
         output_dir = None
         if stage == "report":
