@@ -20,8 +20,8 @@ RUN     := $(PY) -m pipeline run
 # Synthetic studies name a truth file; building the world is then part of the DAG.
 TRUTH   := $(shell sed -n 's/^  truth_file: *//p' $(CONFIG) 2>/dev/null)
 
-COMMON_SRC   := pipeline/__init__.py pipeline/config.py pipeline/stage.py pipeline/runner.py \
-                pipeline/privacy.py pipeline/pseudonymise.py
+COMMON_SRC   := pipeline/__init__.py pipeline/__main__.py pipeline/cli.py pipeline/config.py \
+                pipeline/stage.py pipeline/runner.py pipeline/privacy.py pipeline/pseudonymise.py
 SYNTH_SRC    := $(wildcard pipeline/synth/*.py)
 SURVEY_SRC   := $(wildcard pipeline/surveys/*.py)
 REGISTER_SRC := $(wildcard pipeline/register/*.py)
@@ -46,7 +46,7 @@ $(READY): pyproject.toml requirements.lock
 	  --display-name "Python (mentor-eval)" > /dev/null
 	touch $@
 
-report: $(M)/report.json ## run every stage for STUDY and print the report's path
+report: $(REPORT) ## run every stage for STUDY and print the report's path
 	@echo "$(REPORT)"
 
 # ---- the DAG -------------------------------------------------------------------------------
@@ -82,8 +82,10 @@ $(M)/estimate.json: $(S)/estimate.stamp $(M)/match.json $(M)/panel.json \
                     notebooks/04-estimate-effects.ipynb $(COMMON_SRC) $(EFFECTS_SRC)
 	$(RUN) estimate --config $(CONFIG)
 
-$(M)/report.json: $(S)/report.stamp $(M)/clean.json $(M)/panel.json $(M)/match.json \
-                  $(M)/estimate.json notebooks/05-render-report.ipynb $(COMMON_SRC) $(REPORT_SRC)
+# The report stage writes the HTML and its manifest together; the HTML is the target, so a
+# deleted report is rebuilt.
+$(REPORT): $(S)/report.stamp $(M)/clean.json $(M)/panel.json $(M)/match.json \
+           $(M)/estimate.json notebooks/05-render-report.ipynb $(COMMON_SRC) $(REPORT_SRC)
 	$(RUN) report --config $(CONFIG)
 
 # ---- development ---------------------------------------------------------------------------
@@ -110,5 +112,8 @@ lock: ## re-resolve the newest allowed versions into requirements.lock and envir
 clean: ## remove STUDY's processed data and report (raw data stay)
 	rm -rf $(P) reports/$(STUDY)
 
-clean-all: clean ## also remove the synthetic world and the virtual environment
-	rm -rf data_raw/$(STUDY) $(TRUTH) $(VENV)
+clean-all: clean ## also remove a synthetic world (never real data) and the virtual environment
+ifneq ($(TRUTH),)
+	rm -rf data_raw/$(STUDY) $(TRUTH)
+endif
+	rm -rf $(VENV)

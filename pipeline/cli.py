@@ -10,6 +10,7 @@ run      run one stage (clean, panel, match, estimate, report)
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -17,11 +18,16 @@ from pipeline.config import ConfigError, load_config
 
 
 def _synth(args: argparse.Namespace) -> None:
+    from pipeline.runner import write_stamps
     from pipeline.synth.world import build_world
 
     config = load_config(args.config)
     started = time.perf_counter()
     summary = build_world(config)
+    # The world is complete: record that no raw file is missing, then make the truth file
+    # (make's target for the world) newer than that stamp.
+    write_stamps(args.config, only="synth")
+    os.utime(summary.truth_file)
     print(
         f"synthetic world '{config.study}': {summary.n_persons:,} persons, "
         f"{summary.n_participants:,} participants, {summary.n_person_months:,} person-months "

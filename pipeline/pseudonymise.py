@@ -76,7 +76,11 @@ def load_key(config: StudyConfig) -> bytes:
     if settings.key_file:
         path = _resolve(settings.key_file)
         if path.is_file():
-            return _checked(bytes.fromhex(path.read_text().strip()), str(path))
+            try:
+                key = bytes.fromhex(path.read_text().strip())
+            except ValueError:
+                raise KeyError_(f"{path}: the key file must hold one hexadecimal key") from None
+            return _checked(key, str(path))
         if settings.allow_generated_key:
             path.parent.mkdir(parents=True, exist_ok=True)
             key = secrets.token_bytes(32)
@@ -85,10 +89,29 @@ def load_key(config: StudyConfig) -> bytes:
             tmp.chmod(0o600)
             tmp.replace(path)
             return key
-    where = f"set {settings.key_env} to a hexadecimal key of at least 32 bytes"
+    where = f"set {settings.key_env} to a hexadecimal key of 32 bytes (at least 16)"
     if settings.key_file:
         where += f" or create the key file {settings.key_file} (outside the repository)"
     raise KeyError_(f"{config.study}: no pseudonymisation key: {where}")
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A short, non-reversible fingerprint of the key, to tell whether two outputs share it."""
+    return hmac.new(key, b"mentor-eval key fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
+def assert_same_key(key: bytes, recorded: str | None, where: str) -> None:
+    """Raise if ``recorded`` (a fingerprint from an upstream manifest) is not this key's.
+
+    Pseudonyms made with different keys never link: this catches a key file that was
+    regenerated, or an environment variable set in one shell and not in another.
+    """
+    if recorded is not None and recorded != key_fingerprint(key):
+        raise KeyError_(
+            f"{where} was pseudonymised with a different key than the one in use now; "
+            "use the same key for every stage (check MENTOR_EVAL_KEY and the key file) or "
+            "re-run the earlier stages"
+        )
 
 
 def _checked(key: bytes, source: str) -> bytes:

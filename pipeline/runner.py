@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import REPO_ROOT, StudyConfig, load_config
-from pipeline.stage import commit_stage, file_sha256, manifest_path, staging_dir
+from pipeline.privacy import redact, redact_notebook
+from pipeline.pseudonymise import key_fingerprint, load_key
+from pipeline.stage import add_to_stage, commit_stage, file_sha256, manifest_path, staging_dir
 
 KERNEL_NAME = "mentor-eval"
 
@@ -64,7 +66,8 @@ def stage_parameters(config: StudyConfig, stage: str, config_path: str) -> dict:
     if stage == "estimate":
         return {**common, **config.estimation.model_dump()}
     if stage == "report":
-        return {**common, "language": config.language, **config.report.model_dump()}
+        return {**common, "language": config.language, "title": config.title,
+                **config.report.model_dump()}
     raise StageError(f"unknown stage '{stage}'; stages are {', '.join(STAGES)}")
 
 
@@ -99,17 +102,22 @@ def write_stamps(config_path: str, only: str | None = None) -> list[Path]:
 
     A stamp holds the stage's parameters and the content hashes of its raw inputs (hashes are
     cached by path, size and modification time, so unchanged large files are not re-read).
-    ``only="synth"`` writes just the synthetic world's stamp (its settings and the register
-    layout), which must exist before the world, and so before the other stamps, is built.
+    ``only="synth"`` writes just the synthetic world's stamp (its settings, the register
+    layout and which raw files are missing), which must exist before the world, and so before
+    the other stamps, is built. The clean and panel stamps carry the pseudonymisation key's
+    fingerprint: a new key re-runs every stage that pseudonymises.
     """
     config = load_config(config_path)
     folder = stamps_dir(config)
     folder.mkdir(parents=True, exist_ok=True)
     if only == "synth":
+        missing = [_relative(p) for p in config.raw_inputs if not p.is_file()]
         content = json.dumps(
             {
                 "synth": config.synth.model_dump() if config.synth else None,
                 "data": config.data.model_dump(by_alias=True),
+                # a deleted raw file changes the stamp, so make rebuilds the world
+                "missing_raw_files": missing if config.synth else None,
             },
             indent=2,
             sort_keys=True,
@@ -117,6 +125,7 @@ def write_stamps(config_path: str, only: str | None = None) -> list[Path]:
         return [_write_if_changed(folder / "synth.stamp", content)]
     if only is not None:
         raise StageError(f"unknown stamp '{only}'; only 'synth' can be written alone")
+    fingerprint = key_fingerprint(load_key(config))
     cache_path = folder / "hash-cache.json"
     cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
     written = []
@@ -136,6 +145,7 @@ def write_stamps(config_path: str, only: str | None = None) -> list[Path]:
             {
                 "parameters": stage_parameters(config, stage, config_path),
                 "data": data_section if stage in {"clean", "panel"} else None,
+                "key": fingerprint if stage in {"clean", "panel"} else None,
                 "inputs": inputs,
             },
             indent=2,
@@ -175,9 +185,10 @@ def _kernel_name() -> str:
 def run_stage(stage: str, config_path: str) -> Path:
     """Execute a stage's notebook with its parameters; return the stage's manifest path.
 
-    The executed notebook is kept under ``data_processed/<study>/executed/`` for audit. On
-    failure, anything the stage staged is removed and a :class:`StageError` carries the
-    notebook's own error message.
+    The executed notebook is committed with the stage's outputs (``executed/`` beside them)
+    for audit. On failure nothing is committed: the staged outputs are removed, the executed
+    notebook is kept under ``executed/failed/`` with identifiers redacted from its outputs, and
+    a :class:`StageError` carries the notebook's own (redacted) error message.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -188,10 +199,11 @@ def run_stage(stage: str, config_path: str) -> Path:
     check_inputs(config, stage)
     spec = STAGES[stage]
     notebook = REPO_ROOT / "notebooks" / spec.notebook
-    executed_dir = config.processed_dir / "executed"
-    executed_dir.mkdir(parents=True, exist_ok=True)
-    executed = executed_dir / spec.notebook
     staging = staging_dir(config, stage)
+    scratch = staging.with_name(f"{stage}-notebook")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    executed = scratch / spec.notebook
     parameters = stage_parameters(config, stage, config_path)
     try:
         papermill.execute_notebook(
@@ -211,11 +223,17 @@ def run_stage(stage: str, config_path: str) -> Path:
 
             render_report(config, executed)
             output_dir = config.report_dir
+        add_to_stage(config, stage, executed, f"executed/{spec.notebook}")
         return commit_stage(config, stage, parameters, output_dir=output_dir)
     except PapermillExecutionError as exc:
+        failed = config.processed_dir / "executed" / "failed" / spec.notebook
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        redact_notebook(executed)
+        shutil.move(str(executed), failed)
         raise StageError(
-            f"stage '{stage}' failed: {exc.ename}: {exc.evalue}\n"
-            f"  (the executed notebook with the full traceback: {_relative(executed)})"
+            f"stage '{stage}' failed: {exc.ename}: {redact(str(exc.evalue))}\n"
+            f"  (the executed notebook with the full traceback: {_relative(failed)})"
         ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)

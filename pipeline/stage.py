@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.config import REPO_ROOT, StudyConfig
-from pipeline.privacy import assert_no_identifiers
+from pipeline.privacy import assert_no_identifiers, scan_notebook, scan_parquet, scan_text
 
 RECORDED_PACKAGES = (
     "mentor-eval", "pandas", "numpy", "pyarrow", "duckdb", "statsmodels", "linearmodels",
@@ -117,6 +117,7 @@ class StageRun:
         self.inputs: dict[str, str] = {}
         self.outputs: dict[str, dict] = {}
         self.rows: dict[str, object] = {}
+        self.facts: dict[str, object] = {}
         self.started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
     def add_input(self, path: Path) -> Path:
@@ -153,6 +154,10 @@ class StageRun:
         """Record row counts (or small dicts of counts) for the manifest."""
         self.rows.update(counts)
 
+    def record_facts(self, **facts) -> None:
+        """Record other facts for the manifest (e.g. the pseudonymisation key's fingerprint)."""
+        self.facts.update(facts)
+
     def ready(self) -> Path:
         """Declare the stage's outputs complete; the runner commits them."""
         state = {
@@ -161,6 +166,7 @@ class StageRun:
             "inputs": self.inputs,
             "outputs": self.outputs,
             "rows": self.rows,
+            "facts": self.facts,
         }
         path = self.staging / STATE_FILE
         path.write_text(json.dumps(state, indent=2, default=_json_default))
@@ -173,6 +179,20 @@ STATE_FILE = "_stage_state.json"
 def staging_dir(config: StudyConfig, stage: str) -> Path:
     """The private folder where a stage's outputs wait for their commit."""
     return config.processed_dir / ".staging" / stage
+
+
+def add_to_stage(config: StudyConfig, stage: str, source: Path, filename: str) -> Path:
+    """Move a file made outside the notebook (the executed notebook, the HTML) into a ready
+    stage's staging folder, so it is committed with the other outputs."""
+    staging = staging_dir(config, stage)
+    state_path = staging / STATE_FILE
+    state = json.loads(state_path.read_text())
+    target = staging / filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(source), target)
+    state["outputs"][filename] = {"bytes": target.stat().st_size}
+    state_path.write_text(json.dumps(state, indent=2))
+    return target
 
 
 def commit_stage(
@@ -206,6 +226,8 @@ def commit_stage(
     state = json.loads(state_path.read_text())
     output_dir = Path(output_dir) if output_dir else config.processed_dir
     output_dir.mkdir(parents=True, exist_ok=True)
+    for filename in state["outputs"]:
+        _scan_output(staging / filename, f"{stage}/{filename}")
     outputs = {}
     for filename, facts in state["outputs"].items():
         source = staging / filename
@@ -231,6 +253,7 @@ def commit_stage(
         },
         "outputs": outputs,
         "rows": state["rows"],
+        "facts": state.get("facts", {}),
         "packages": package_versions(),
     }
     target = manifest_path(config, stage)
@@ -240,6 +263,18 @@ def commit_stage(
     os.replace(tmp, target)
     shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _scan_output(path: Path, where: str) -> None:
+    """Refuse to commit an output that holds an identity number, e-mail or phone number."""
+    if not path.is_file():
+        return
+    if path.suffix == ".parquet":
+        scan_parquet(path, where)
+    elif path.suffix == ".ipynb":
+        scan_notebook(path, where)
+    elif path.suffix in {".html", ".md", ".json", ".txt", ".csv"}:
+        scan_text(path.read_text(encoding="utf-8"), where)
 
 
 def _json_default(value):

@@ -52,33 +52,169 @@ def test_every_stage_has_a_manifest_matching_its_outputs(demo_pipeline):
         (demo_pipeline.processed_dir / ".staging").iterdir())
 
 
-def _raw_identifiers(config) -> set[str]:
+def _raw_identifiers(config) -> dict[str, set]:
+    """Every raw identifier of the demo world, normalised for comparison with output tokens.
+
+    ``identity``: all register ids and roster/survey numbers as 12-digit normalised numbers and
+    as the raw digits (12- and 10-digit forms, so mistyped numbers count too); ``email``:
+    lower-cased roster and survey addresses and those inside survey comments; ``phone``: roster
+    phones and phones inside survey comments as national (``07...``), international (``467...``)
+    and leading-zero-stripped (``7...``) digits; ``name``: "first last" word tuples, lower-cased,
+    from the roster and the surveys.
+    """
+    import pyarrow.compute as pc
+    import pyreadstat
+
+    from pipeline.pseudonymise import normalise_personnummer
+
+    identity, email, phone, name = set(), set(), set(), set()
+
+    def add_identity(raw) -> None:
+        if raw is None or raw != raw or not str(raw).strip():
+            return
+        digits = re.sub(r"\D", "", str(raw))
+        if len(digits) in (10, 12):
+            identity.update({digits, digits[-10:]})
+        if normalised := normalise_personnummer(raw):
+            identity.update({normalised, normalised[2:]})
+
+    def add_phone(raw) -> None:
+        digits = re.sub(r"\D", "", str(raw))
+        if digits.startswith("00"):
+            digits = digits[2:]
+        if digits.startswith("46") and len(digits) == 11:
+            digits = "0" + digits[2:]
+        if len(digits) >= 8 and digits.startswith("0"):
+            phone.update({digits, "46" + digits[1:], digits[1:]})
+
+    def add_name(first, last) -> None:
+        words = tuple(re.findall(r"[^\W\d_]+", f"{first or ''} {last or ''}".lower()))
+        if len(words) >= 2 and first and last and first == first and last == last:
+            name.add(words)
+
+    def add_free_text(text) -> None:
+        if not isinstance(text, str):
+            return
+        email.update(address.lower() for address in re.findall(r"[\w.+-]+@[\w.-]+\.\w+", text))
+        for number in re.findall(r"\+?\d[\d \-]{6,}\d", text):
+            add_phone(number)
+
     roster = pd.read_excel(config.roster_path, dtype=str)
-    values = set()
-    for column in ("Personnummer", "E-post", "Telefon"):
-        values |= set(roster[column])
-    values |= {pnr.replace("-", "") for pnr in roster["Personnummer"]}
-    values |= {pnr.replace("-", "")[2:] for pnr in roster["Personnummer"]}
-    values |= {f"{f} {e}" for f, e in zip(roster["Förnamn"], roster["Efternamn"], strict=True)}
-    persons = pd.read_parquet(config.persons_path, columns=["Personnummer"])
-    values |= set(persons["Personnummer"].sample(2000, random_state=1))
-    return values
+    for value in roster["Personnummer"]:
+        add_identity(value)
+    email.update(roster["E-post"].dropna().str.lower())
+    for value in roster["Telefon"].dropna():
+        add_phone(value)
+    for first, last in zip(roster["Förnamn"], roster["Efternamn"], strict=True):
+        add_name(first, last)
+    for path in config.survey_paths:
+        survey, _ = pyreadstat.read_sav(
+            str(path), usecols=["pnr", "first_name", "last_name", "email", "comment"]
+        )
+        for value in survey["pnr"]:
+            add_identity(value)
+        email.update(survey["email"].dropna().str.strip().str.lower())
+        email.discard("")
+        for first, last in zip(survey["first_name"], survey["last_name"], strict=True):
+            add_name(first, last)
+        for text in survey["comment"]:
+            add_free_text(text)
+    persons = pq.read_table(config.persons_path, columns=["Personnummer"]).column(0)
+    register = set(pc.unique(persons).to_pylist())  # 12 digits, as the extract holds them
+    assert all(len(value) == 12 and value.isdigit() for value in register)
+    identity |= register | {value[2:] for value in register}
+    return {"identity": identity, "email": email, "phone": phone, "name": name}
 
 
 def test_no_raw_identifier_reaches_processed_data_or_the_report(demo_pipeline):
-    identifiers = _raw_identifiers(demo_pipeline)
+    import functools
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from pipeline.privacy import scan_notebook, scan_parquet, scan_text
+    from pipeline.pseudonymise import normalise_personnummer
+
+    raw = _raw_identifiers(demo_pipeline)
+    assert len(raw["identity"]) >= 200_000 and raw["email"] and raw["phone"] and raw["name"]
+    outputs = sorted(
+        path
+        for folder in (demo_pipeline.processed_dir, demo_pipeline.report_dir)
+        for path in folder.rglob("*")
+        if path.is_file()
+    )
     texts = []
-    for path in demo_pipeline.processed_dir.rglob("*.parquet"):
-        table = pd.read_parquet(path)
-        texts.append(" ".join(table.columns))
-        for column in table.select_dtypes(include=["object", "string"]).columns:
-            texts.append(" ".join(table[column].dropna().astype(str).unique()))
-    for path in demo_pipeline.processed_dir.rglob("*.ipynb"):
-        texts.append(path.read_text())
-    texts.append((demo_pipeline.report_dir / "report.html").read_text())
-    blob = "\n".join(texts)
-    leaked = [value for value in identifiers if value in blob]
-    assert not leaked, f"{len(leaked)} raw identifiers found in outputs"
+    for path in outputs:
+        where = str(path.relative_to(path.parents[1]))
+        if path.suffix == ".parquet":
+            scan_parquet(path, where=where)
+            schema = pq.ParquetFile(path).schema_arrow
+            strings = [f.name for f in schema if pa.types.is_string(f.type)
+                       or pa.types.is_large_string(f.type)]
+            table = pq.ParquetFile(path, read_dictionary=strings).read().unify_dictionaries()
+            texts.append(" ".join(table.column_names))
+            for column in table.columns:
+                kind = column.type
+                if pa.types.is_dictionary(kind) and column.num_chunks:
+                    column, kind = column.chunk(0).dictionary, kind.value_type
+                if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+                    texts.extend(pc.unique(column).drop_null().to_pylist())
+                elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+                    values = pc.unique(column).drop_null().to_numpy(zero_copy_only=False)
+                    values = values[np.isfinite(values) & (values == np.floor(values))]
+                    texts.append(" ".join(map(str, values.astype(np.int64))))
+        elif path.suffix == ".ipynb":
+            scan_notebook(path, where=where)
+            notebook = json.loads(path.read_text(encoding="utf-8"))
+            for cell in notebook["cells"]:
+                for output in cell.get("outputs", []):
+                    for mime in [m for m in output.get("data", {}) if m.startswith("image/")]:
+                        if mime != "image/svg+xml":
+                            del output["data"][mime]  # base64 pixels, not text
+            texts.append(json.dumps(notebook, ensure_ascii=False))
+        else:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if path.suffix in {".html", ".json", ".md"}:
+                scan_text(text, where=where)
+            texts.append(re.sub(r"data:image/[\w+.-]+;base64,[A-Za-z0-9+/=]+", " ", text))
+    blob = html.unescape("\n".join(texts))
+
+    @functools.cache
+    def normalised(token: str) -> str | None:
+        return normalise_personnummer(token)
+
+    leaked: dict[str, set] = {"identity": set(), "email": set(), "phone": set(), "name": set()}
+    # digit runs with optional single -, + or space separators; every stretch of 9-13 digits
+    # inside a run is a candidate (so "0180 19880320-0016" still yields the number)
+    for run in re.finditer(r"\+?\d+(?:[ +\-]\d+)*", blob):
+        if run.end() - run.start() < 9:
+            continue  # fewer than nine digits
+        groups = re.findall(r"\d+", run.group())
+        for start in range(len(groups)):
+            digits = ""
+            for end in range(start, len(groups)):
+                digits += groups[end]
+                if len(digits) > 13:
+                    break
+                if len(digits) < 9:
+                    continue
+                if digits in raw["phone"]:
+                    leaked["phone"].add(digits)
+                if len(digits) in (10, 12) and (
+                    digits in raw["identity"] or normalised(digits) in raw["identity"]
+                ):
+                    leaked["identity"].add(digits)
+    for address in re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", blob):
+        if address.lower() in raw["email"]:
+            leaked["email"].add(address)
+    words = re.findall(r"[^\W\d_]+", blob.lower())
+    lengths = {len(name) for name in raw["name"]}
+    for length in lengths:
+        grams = set(zip(*(words[i:] for i in range(length)), strict=False))
+        leaked["name"] |= grams & raw["name"]
+    counts = {kind: len(values) for kind, values in leaked.items() if values}
+    assert not counts, f"raw identifiers found in outputs (count by kind): {counts}"
 
 
 def test_report_headline_equals_the_effects_table(demo_pipeline):
@@ -105,3 +241,17 @@ def test_report_is_self_contained_without_code(demo_pipeline):
     assert len(images) >= 2 and all(src.startswith("data:image/png;base64") for src in images)
     assert "import pandas" not in page and "load_config(" not in page
     assert "Employment month by month around programme start" in page
+
+
+def test_planted_roster_problems_are_accounted_for(demo_pipeline):
+    truth = json.loads(demo_pipeline.truth_path.read_text())
+    planted = pd.DataFrame(truth["planted_roster_problems"])
+    quarantine = pd.read_parquet(demo_pipeline.processed_dir / "roster_quarantine.parquet")
+    expected = planted.loc[planted["problem"] != "not_in_register"]
+    assert sorted(zip(quarantine["source_row"], quarantine["reason"], strict=True)) == sorted(
+        zip(expected["source_row"], expected["problem"], strict=True))
+    panel = json.loads(manifest_path(demo_pipeline, "panel").read_text())["rows"]
+    assert panel["participants_not_in_register"] == (planted["problem"] == "not_in_register").sum()
+    assert panel["participants_listed"] == (panel["participants_in_analysis"]
+                                            + panel["participants_not_in_register"]
+                                            + panel["participants_not_eligible_at_start"])

@@ -74,10 +74,13 @@ def test_roster_has_spring_and_autumn_cohorts_in_several_cities(small_world):
 
 def test_participants_dip_before_entry(small_world):
     _, config = small_world
-    roster = pd.read_excel(config.roster_path, dtype=str)
+    roster = pd.read_excel(config.roster_path, dtype=str).drop_duplicates()
+    monthly = pd.read_parquet(config.monthly_path).set_index(["Personnummer", "Manad"])
+    in_register = roster["Personnummer"].str.replace("-", "").isin(
+        monthly.index.get_level_values(0))
+    roster = roster.loc[in_register]  # planted: mistyped numbers, people the register lacks
     ids = roster["Personnummer"].str.replace("-", "")
     start = pd.to_datetime(roster["Startdatum"]).dt.to_period("M")
-    monthly = pd.read_parquet(config.monthly_path).set_index(["Personnummer", "Manad"])
 
     def rate(lag):
         month = (start - lag).map(lambda p: p.year * 100 + p.month)
@@ -95,7 +98,10 @@ def test_truth_effect_grows_after_programme_and_differs_by_sex(small_world):
     assert all(abs(employed["all"][h]) < 0.04 for h in range(6))  # near zero while it runs
     assert employed["all"][24] > employed["all"][12] > employed["all"][6]
     assert employed["men"][24] > employed["women"][24]
-    assert truth["n_participants"] == len(pd.read_excel(config.roster_path))
+    roster_rows = len(pd.read_excel(config.roster_path))
+    assert roster_rows == truth["n_participants"] + 2 + 3  # duplicates, not in the register
+    planted = [p["problem"] for p in truth["planted_roster_problems"]]
+    assert sorted(planted) == ["duplicate"] * 2 + ["invalid_id"] * 2 + ["not_in_register"] * 3
     kinds = {p["problem"] for p in truth["planted_survey_problems"]}
     assert {"refused_consent", "staff_test", "duplicate", "invalid_id"} <= kinds
 

@@ -47,7 +47,7 @@ config_path: str = "config/demo.yml"  # study configuration: file locations and 
 import pandas as pd
 
 from pipeline.config import load_config
-from pipeline.pseudonymise import load_key
+from pipeline.pseudonymise import key_fingerprint, load_key
 from pipeline.stage import StageRun
 from pipeline.surveys import clean_surveys, read_survey
 from pipeline.surveys.roster import read_roster
@@ -74,6 +74,7 @@ surveys.quarantine.groupby(["source_file", "reason"]).size().rename("rows").to_f
 """),
     md("## Write the outputs"),
     code("""
+stage.record_facts(key_fingerprint=key_fingerprint(key))
 stage.write_parquet(roster.participants, "participants.parquet")
 stage.write_parquet(roster.quarantine, "roster_quarantine.parquet")
 stage.write_parquet(surveys.responses, "survey_responses.parquet")
@@ -115,20 +116,24 @@ post_months: int = 36  # months of follow-up kept after start in the outcome pat
 import pandas as pd
 
 from pipeline.config import load_config
-from pipeline.pseudonymise import load_key
+from pipeline.pseudonymise import assert_same_key, key_fingerprint, load_key
 from pipeline.register import panel
 from pipeline.register.extract import open_register
-from pipeline.stage import StageRun
+from pipeline.stage import StageRun, read_manifest
 
 config = load_config(config_path)
 stage = StageRun("panel", config)
+key = load_key(config)
+assert_same_key(key, read_manifest(config, "clean")["facts"].get("key_fingerprint"),
+                "participants.parquet")
+stage.record_facts(key_fingerprint=key_fingerprint(key))
 participants = pd.read_parquet(stage.add_input(config.processed_dir / "participants.parquet"))
 """),
     md("## The extract, pseudonymised inside DuckDB"),
     code("""
 stage.add_input(config.persons_path)
 stage.add_input(config.monthly_path)
-con, keys = open_register(config, load_key(config))
+con, keys = open_register(config, key)
 keys
 """),
     md("## Cohorts and their start months"),
@@ -311,6 +316,7 @@ REPORT = [
     params("""
 config_path: str = "config/demo.yml"  # study configuration
 language: str = "en"  # report language
+title: str = "Demo programme (synthetic data)"  # report title
 min_cell_count: int = 5  # smallest count shown; smaller cells are suppressed
 """),
     code("""
@@ -324,14 +330,14 @@ config = load_config(config_path)
 stage = StageRun("report", config)
 evidence = sections.load_evidence(config, stage)
 display(HTML(sections.style()))
-display(Markdown(sections.title(config, evidence)))
+display(Markdown(sections.title(title, evidence)))
 """),
     code("""
 display(Markdown(sections.summary(evidence, min_cell_count)))
 """),
     code("""
 display(Markdown(sections.employment_heading()))
-sections.employment_path_figure(evidence)
+sections.employment_path_figure(evidence, min_cell_count)
 """),
     code("""
 display(Markdown(sections.effects_section(evidence, min_cell_count)))

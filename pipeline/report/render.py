@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import nbformat
 from nbconvert import HTMLExporter
 
 from pipeline.config import StudyConfig
-from pipeline.stage import STATE_FILE, staging_dir
+from pipeline.stage import add_to_stage, staging_dir
 
 EXTERNAL_RESOURCE = re.compile(r"""<(script|link|img)[^>]+(src|href)=["']https?://""", re.I)
 
@@ -42,16 +41,14 @@ def notebook_to_html(executed: Path, title: str) -> str:
 
 
 def render_report(config: StudyConfig, executed: Path) -> Path:
-    """Render the executed report notebook into the report stage's staging folder.
+    """Render the executed report notebook and add ``report.html`` to the report stage.
 
-    The runner then commits ``report.html`` to ``reports/<study>/`` with the stage manifest.
+    The runner then commits it to ``reports/<study>/`` with the stage manifest.
     """
-    staging = staging_dir(config, "report")
-    state_path = staging / STATE_FILE
-    state = json.loads(state_path.read_text())
-    html = notebook_to_html(executed, config.title)
-    target = staging / "report.html"
-    target.write_text(html, encoding="utf-8")
-    state["outputs"]["report.html"] = {"bytes": target.stat().st_size}
-    state_path.write_text(json.dumps(state, indent=2))
+    scratch = staging_dir(config, "report").with_name("report-html")
+    scratch.mkdir(parents=True, exist_ok=True)
+    source = scratch / "report.html"
+    source.write_text(notebook_to_html(executed, config.title), encoding="utf-8")
+    target = add_to_stage(config, "report", source, "report.html")
+    scratch.rmdir()
     return target

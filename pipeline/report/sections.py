@@ -99,12 +99,12 @@ def _headline_row(evidence: Evidence) -> pd.Series | None:
     return rows.iloc[0] if len(rows) else None
 
 
-def title(config: StudyConfig, evidence: Evidence) -> str:
+def title(text: str, evidence: Evidence) -> str:
     """Report title with the date it was produced and the register's coverage."""
     months = evidence.paths["rel_month"]
     return (
-        f"# {html.escape(config.title)}\n\n"
-        f"Evaluation report for study `{config.study}`, produced "
+        f"# {html.escape(text)}\n\n"
+        f"Evaluation report for study `{evidence.config.study}`, produced "
         f"{dt.date.today().isoformat()}. Outcomes are followed from {-int(months.min())} months "
         f"before to {int(months.max())} months after programme start."
     )
@@ -173,10 +173,10 @@ def employment_heading() -> str:
     )
 
 
-def employment_path_figure(evidence: Evidence) -> None:
-    """Line chart of the employment share of both groups around start."""
-    min_count = evidence.config.report.min_cell_count
-    paths = evidence.paths.loc[evidence.paths["n"] >= min_count]
+def employment_path_figure(evidence: Evidence, min_cell_count: int) -> None:
+    """Line chart of the employment share of both groups around start (months with fewer
+    than ``min_cell_count`` persons in a group are left out)."""
+    paths = evidence.paths.loc[evidence.paths["n"] >= min_cell_count]
     fig, ax = plt.subplots(figsize=(8, 4))
     for group, colour in (("participants", "#1f5fa8"), ("comparison", "#c2571a")):
         line = paths.loc[paths["group"] == group].sort_values("rel_month")

@@ -99,7 +99,7 @@ def read_roster(path: Path, columns: RosterColumns, key: bytes) -> RosterCleanin
     normalised = frame["personal_id"].map(normalise_personnummer)
     frame = frame.assign(
         source_row=range(2, len(frame) + 2),  # spreadsheet row numbers, header is row 1
-        pid=pseudonymise(normalised.tolist(), key),
+        pid=pseudonymise([v if isinstance(v, str) else None for v in normalised], key),
         female=normalised.str[-2].astype("Int64") % 2 == 0,
         birth_year=normalised.str[:4].astype("Int64"),
         start_date=pd.to_datetime(frame["start_date"], errors="coerce"),
@@ -140,9 +140,14 @@ def read_roster(path: Path, columns: RosterColumns, key: bytes) -> RosterCleanin
 
 def _yes_no(values: pd.Series, path: Path, header: str) -> pd.Series:
     text = values.fillna("").astype(str).str.strip().str.lower()
-    unknown = sorted(set(text) - YES - NO)
-    if unknown:
+    unexpected = ~text.isin(YES | NO)
+    if unexpected.any():
+        # never echo the cells: a mis-mapped column may hold phone numbers or names
+        rows = [int(position) + 2 for position in unexpected.to_numpy().nonzero()[0][:5]]
+        more = ", ..." if unexpected.sum() > len(rows) else ""
         raise RosterError(
-            f"{path}: column '{header}' has values other than yes/no: {', '.join(unknown[:5])}"
+            f"{path}: column '{header}' has {int(unexpected.sum())} values other than yes/no "
+            f"(spreadsheet rows {', '.join(map(str, rows))}{more}; the header is row 1); "
+            "check the mapping under data.roster_columns in the study config"
         )
     return text.isin(YES)

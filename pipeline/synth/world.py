@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from pipeline.config import StudyConfig
 from pipeline.synth import names
+from pipeline.synth.identity import make_personnummer
 from pipeline.synth.labour_market import (
     MAX_HORIZON,
     OCCUPATIONS_BY_SKILL,
@@ -157,14 +158,16 @@ def _write_world(config: StudyConfig, staging: Path, final_dir: Path) -> dict:
     facts = pd.concat(participants, ignore_index=True)
     facts["_chunk_position"] = np.arange(len(facts))
     roster = _roster(facts, roster_rng)
+    export, roster_problems = _plant_roster_problems(_roster_export(roster), roster_rng)
     _write_excel(
-        _roster_export(roster, config.data.roster_columns.model_dump()),
+        export.rename(columns=config.data.roster_columns.model_dump()),
         staging / config.data.roster,
     )
     survey_dir = staging / "surveys"
     survey_dir.mkdir()
     planted = write_surveys(roster, survey_dir, roster_rng, EXPORT_DATE)
     truth = _truth(config, roster, np.vstack(effects), months, planted, final_dir)
+    truth["planted_roster_problems"] = roster_problems
     return {
         "n_persons": settings.n_persons,
         "n_participants": len(roster),
@@ -282,15 +285,53 @@ def _roster(facts: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     return facts
 
 
-def _roster_export(roster: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
-    """The roster as a programme would keep it: Swedish headers, dashed numbers, Ja/Nej."""
-    out = roster[list(headers)].copy()
+ROSTER_FIELDS = [
+    "personal_id", "first_name", "last_name", "email", "phone", "cohort", "city", "start_date",
+    "end_date", "mentor_matched", "n_mentor_meetings", "completed",
+]
+
+
+def _roster_export(roster: pd.DataFrame) -> pd.DataFrame:
+    """The roster as a programme would keep it: dashed numbers, Ja/Nej, dates without time."""
+    out = roster[ROSTER_FIELDS].copy()
     out["personal_id"] = out["personal_id"].str[:8] + "-" + out["personal_id"].str[8:]
     for col in ("mentor_matched", "completed"):
         out[col] = np.where(out[col], "Ja", "Nej")
     out["start_date"] = out["start_date"].dt.date
     out["end_date"] = out["end_date"].dt.date
-    return out.rename(columns=headers)
+    return out
+
+
+def _plant_roster_problems(
+    export: pd.DataFrame, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[dict]]:
+    """Add what real rosters carry: rows entered twice, mistyped identity numbers, and people
+    the register does not know (born after the register's youngest cohort)."""
+    picks = rng.choice(len(export), size=4, replace=False)
+    rows = export.to_dict("records")
+    problems = {}
+    for index in picks[2:]:  # mistyped: the last digit changed, so the Luhn check fails
+        number = rows[index]["personal_id"]
+        rows[index]["personal_id"] = number[:-1] + str((int(number[-1]) + 1) % 10)
+        problems[id(rows[index])] = "invalid_id"
+    for index in picks[:2]:  # entered twice: the second copy is the one to quarantine
+        copy = dict(rows[index])
+        rows.insert(rows.index(rows[index]) + 1, copy)
+        problems[id(copy)] = "duplicate"
+    for k in range(3):
+        template = dict(rows[int(rng.integers(len(rows)))])
+        number = make_personnummer(dt.date(2002, 1 + k, 10 + k), 100 + 2 * k)
+        template.update(personal_id=number[:8] + "-" + number[8:],
+                        first_name="Nadia", last_name=f"Okafor{k}",
+                        email=f"nadia.okafor{k}@gmail.com", phone=f"073-555 0{k} 0{k}")
+        rows.append(template)
+        problems[id(template)] = "not_in_register"
+    planted = [
+        {"source_row": position + 2, "problem": problems[id(row)]}  # header is row 1
+        for position, row in enumerate(rows)
+        if id(row) in problems
+    ]
+    return pd.DataFrame(rows, columns=export.columns), planted
 
 
 def _write_excel(frame: pd.DataFrame, path: Path) -> None:
