@@ -235,5 +235,6 @@ def run_stage(stage: str, config_path: str) -> Path:
             f"  (the executed notebook with the full traceback: {_relative(failed)})"
         ) from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(scratch, ignore_errors=True)
+        # the stage's staging folder and its scratch siblings (<stage>-notebook, -duckdb, …)
+        for leftover in staging.parent.glob(f"{stage}*"):
+            shutil.rmtree(leftover, ignore_errors=True)

@@ -133,7 +133,7 @@ participants = pd.read_parquet(stage.add_input(config.processed_dir / "participa
     code("""
 stage.add_input(config.persons_path)
 stage.add_input(config.monthly_path)
-con, keys = open_register(config, key)
+con, keys = open_register(config, key, temp_directory=stage.staging.with_name("panel-duckdb"))
 keys
 """),
     md("## Cohorts and their start months"),
@@ -161,9 +161,14 @@ outcome_rows = panel.write_outcomes(
 )
 stage.write_parquet(baseline, "baseline.parquet")
 stage.record_rows(
+    register_rows_read=keys.n_rows_read,
     register_persons=keys.n_persons,
     register_invalid_ids=keys.n_invalid_ids,
     register_duplicate_ids=keys.n_duplicate_ids,
+    register_person_months=keys.n_person_months,
+    register_monthly_unknown_ids=keys.monthly_unknown_ids,
+    register_monthly_duplicate_rows=keys.monthly_duplicate_rows,
+    participants_started_other_month=int(cohorts["n_started_other_month"].sum()),
     baseline=len(baseline),
     baseline_treated=int(baseline["treated"].sum()),
     outcome_rows=outcome_rows,

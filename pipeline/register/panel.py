@@ -6,6 +6,16 @@ with the cohort's start as their pseudo-start (dynamic, Sianesi-style pools). Pe
 part in any cohort are kept out of every other cohort's comparison pool (documented rule; a
 configurable alternative belongs to the comparison-group design).
 
+A cohort starts in the month most of its participants started (ties: the earliest), so one
+mistyped start date does not move a whole cohort; participants who started in another month
+are counted.
+
+Monthly panels may have gaps (months without a row). Windowed covariates (months employed,
+earnings … over the last 12/24/36 months) are differences of cumulative sums taken from the
+last history row at or before each window edge (ASOF joins), so a missing month simply adds
+nothing. Point-in-time indicators (``employed_m1/m6/m12``) look up that exact month; a month
+without a row counts as not employed (0).
+
 Outcome paths (one row per baseline row and month relative to start) are written by DuckDB
 straight to Parquet; pandas only ever holds the baseline table and aggregates.
 """
@@ -17,7 +27,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-NATIVE_REGION = "Sweden"
+from pipeline.register.extract import sql_list
 
 # SSYK 2012 major group (first digit) -> occupational skill level (1-4).
 SKILL_LEVEL_SQL = """CASE WHEN occupation IS NULL THEN NULL
@@ -32,7 +42,11 @@ REQUIRED_SKILL_SQL = """CASE WHEN education_level >= 5 THEN 3
 
 @dataclass(frozen=True)
 class Eligibility:
-    """Who may be in a cohort's pool, evaluated at the cohort's start month."""
+    """Who may be in a cohort's pool, evaluated at the cohort's start month.
+
+    Foreign-born means a region of birth outside ``data.register.codes.native_born_regions``
+    (the ``foreign_born`` column that :func:`~pipeline.register.extract.open_register` derives).
+    """
 
     min_age: int
     max_age: int
@@ -40,17 +54,22 @@ class Eligibility:
     not_employed_month_before: bool
     municipalities: list[str] | None
 
-    def sql(self) -> str:
-        """A SQL condition over the candidate columns."""
+    def static_sql(self) -> str:
+        """Conditions on the person and the cohort only (no monthly history)."""
         parts = [f"age BETWEEN {int(self.min_age)} AND {int(self.max_age)}"]
         if self.foreign_born_only:
-            parts.append(f"region_of_birth IS DISTINCT FROM '{NATIVE_REGION}'")
-        if self.not_employed_month_before:
-            parts.append("coalesce(employed_m1, 0) = 0")
+            parts.append("foreign_born")
         if self.municipalities:
-            codes = ", ".join(f"'{code}'" for code in self.municipalities)
-            parts.append(f"municipality IN ({codes})")
+            parts.append(f"municipality IN {sql_list(str(code) for code in self.municipalities)}")
         return " AND ".join(parts)
+
+    def history_sql(self) -> str:
+        """Conditions on the monthly history before start."""
+        return "employed_m1 = 0" if self.not_employed_month_before else "true"
+
+    def sql(self) -> str:
+        """A SQL condition over the candidate columns."""
+        return f"({self.static_sql()}) AND ({self.history_sql()})"
 
 
 def month_index(year: int, month: int) -> int:
@@ -62,14 +81,36 @@ def register_cohorts(con: duckdb.DuckDBPyConnection, participants: pd.DataFrame)
     """Register the participants and their cohorts' start months in DuckDB.
 
     ``participants`` needs ``pid``, ``cohort`` and ``start_date``. A cohort starts in the month
-    its earliest participant started.
+    most of its participants started (the mode; ties go to the earliest month).
+
+    Returns
+    -------
+    DataFrame
+        ``cohort, cohort_start`` (month index), ``n_participants`` and
+        ``n_started_other_month`` (participants whose start date lies in another month than
+        their cohort's start, or is missing), sorted by start.
     """
     start = pd.to_datetime(participants["start_date"])
     frame = participants.assign(start_index=start.dt.year * 12 + start.dt.month - 1)
+    per_month = (
+        frame.dropna(subset=["start_index"])
+        .groupby(["cohort", "start_index"], as_index=False).size()
+        .sort_values(["cohort", "size", "start_index"], ascending=[True, False, True])
+        .drop_duplicates("cohort")
+    )
+    cohorts = pd.DataFrame({
+        "cohort": per_month["cohort"].to_numpy(),
+        "cohort_start": per_month["start_index"].astype("int32").to_numpy(),
+    })
+    start_of = frame["cohort"].map(cohorts.set_index("cohort")["cohort_start"])
+    other = frame.assign(other=~(frame["start_index"] == start_of))
+    counts = other.groupby("cohort").agg(
+        n_participants=("pid", "size"), n_started_other_month=("other", "sum")
+    )
     cohorts = (
-        frame.groupby("cohort", as_index=False)["start_index"].min()
-        .rename(columns={"start_index": "cohort_start"})
-        .sort_values("cohort_start", ignore_index=True)
+        cohorts.join(counts, on="cohort")
+        .astype({"n_participants": "int64", "n_started_other_month": "int64"})
+        .sort_values(["cohort_start", "cohort"], ignore_index=True)
     )
     con.register("participant_list", frame[["pid", "cohort"]])
     con.register("cohorts", cohorts)
@@ -77,22 +118,49 @@ def register_cohorts(con: duckdb.DuckDBPyConnection, participants: pd.DataFrame)
 
 
 def build_history(con: duckdb.DuckDBPyConnection) -> None:
-    """Cumulative monthly counts per person, so windows become differences of two lookups."""
+    """Cumulative monthly counts per person, so windows become differences of two lookups.
+
+    ``history`` has one row per person and month present in ``monthly`` (gaps stay gaps); its
+    ``cum_*`` columns sum everything up to and including the row's month. To hold the monthly
+    data only once, the ``monthly`` table is then replaced by a view on ``history`` with the
+    same columns. Calling this again leaves ``history`` as it is.
+    """
+    monthly_is_table = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'monthly' AND temporary"
+    ).fetchall()[0][0]
+    if not monthly_is_table:  # already folded into history
+        return
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE history AS
         SELECT m.person_key, m.month_index, m.employed, m.earnings, m.registered_unemployed,
+               m.occupation,
                CAST(m.employed = 1 AND {SKILL_LEVEL_SQL} >= {REQUIRED_SKILL_SQL} AS INTEGER)
                  AS employed_matching,
-               sum(m.employed) OVER w AS cum_employed,
+               CAST(sum(m.employed) OVER w AS INTEGER) AS cum_employed,
                sum(m.earnings) OVER w AS cum_earnings,
-               sum(CAST(m.registered_unemployed AS INTEGER)) OVER w AS cum_unemployed,
-               count(*) OVER w AS cum_months
+               CAST(sum(CAST(m.registered_unemployed AS INTEGER)) OVER w AS INTEGER)
+                 AS cum_unemployed,
+               CAST(count(*) OVER w AS INTEGER) AS cum_months
         FROM monthly m JOIN persons p USING (person_key)
         WINDOW w AS (PARTITION BY m.person_key ORDER BY m.month_index
                      ROWS UNBOUNDED PRECEDING)
         """
     )
+    con.execute("DROP TABLE monthly")
+    con.execute(
+        """
+        CREATE TEMP VIEW monthly AS
+        SELECT person_key, month_index, employed, earnings, registered_unemployed, occupation
+        FROM history
+        """
+    )
+
+
+# Window edges, each looked up as the last history row at or before ``cohort_start - lag``.
+EDGES = (1, 13, 25, 37)
+# Point-in-time lookups of exactly ``cohort_start - lag`` (lag 1 comes from the first edge).
+EXACT = (6, 12)
 
 
 def build_baseline(con: duckdb.DuckDBPyConnection, eligibility: Eligibility) -> pd.DataFrame:
@@ -101,27 +169,55 @@ def build_baseline(con: duckdb.DuckDBPyConnection, eligibility: Eligibility) -> 
     Returns
     -------
     DataFrame
-        ``pid, cohort, cohort_start, treated`` and the baseline covariates: age, female,
+        ``pid, cohort, cohort_start`` and the baseline covariates: age, female,
         region_of_birth, years_since_immigration, education_level, education_field,
-        municipality, employed_m1/m6/m12, months_employed_12/36, earnings_12 (SEK, last 12
-        months), months_unemployed_12 and history_months_36 (months observed in the last 36).
+        municipality, employed_m1/m6/m12 (0 when that month has no row),
+        months_employed_12/24/36, earnings_12 (SEK, last 12 months), months_unemployed_12 and
+        history_months_36 (months with a row in the last 36), then ``treated``.
     """
-    lookups = {"m1": 1, "m6": 6, "m12": 12, "m13": 13, "m37": 37}
-    joins = "\n".join(
-        f"LEFT JOIN history {alias} ON {alias}.person_key = c.person_key "
-        f"AND {alias}.month_index = c.cohort_start - {lag}"
-        for alias, lag in lookups.items()
+    # All window edges go through one ASOF join (one sort of the history instead of four) and
+    # are pivoted back to one row per candidate.
+    lags = ", ".join(str(lag) for lag in EDGES)
+    edge_columns = ",\n".join(
+        f"max(h.{column}) FILTER (WHERE e.lag = {lag}) AS {column}_e{lag}"
+        for lag in EDGES
+        for column in ("cum_employed", "cum_earnings", "cum_unemployed", "cum_months")
+    )
+    exact = "\n".join(
+        f"LEFT JOIN history m{lag} ON m{lag}.person_key = c.person_key "
+        f"AND m{lag}.month_index = c.cohort_start - {lag}"
+        for lag in EXACT
     )
 
     def window(column: str, length: int) -> str:
-        end, before = "m1", f"m{length + 1}"
-        return f"coalesce({end}.{column}, 0) - coalesce({before}.{column}, 0)"
+        return f"coalesce(d.{column}_e1, 0) - coalesce(d.{column}_e{length + 1}, 0)"
 
     query = f"""
-        WITH candidates AS (
+        WITH listed AS (SELECT DISTINCT pid, cohort FROM participant_list),
+        crossed AS (
             SELECT p.*, c.cohort, c.cohort_start,
-                   c.cohort_start // 12 - p.birth_year AS age
+                   c.cohort_start // 12 - p.birth_year AS age,
+                   l.cohort IS NOT NULL AS treated
             FROM persons p CROSS JOIN cohorts c
+            LEFT JOIN listed l ON l.pid = p.pid AND l.cohort = c.cohort
+        ),
+        candidates AS (
+            SELECT * FROM crossed
+            WHERE ({eligibility.static_sql()})
+              AND (treated OR pid NOT IN (SELECT pid FROM listed))
+        ),
+        edges AS (
+            SELECT person_key, cohort_start, unnest([{lags}]) AS lag FROM candidates
+        ),
+        at_edges AS (
+            SELECT e.person_key, e.cohort_start,
+                   max(h.employed) FILTER (WHERE e.lag = 1 AND h.month_index = e.cohort_start - 1)
+                     AS employed_m1,
+                   {edge_columns}
+            FROM edges e
+            ASOF LEFT JOIN history h
+              ON h.person_key = e.person_key AND h.month_index <= e.cohort_start - e.lag
+            GROUP BY e.person_key, e.cohort_start
         ),
         measured AS (
             SELECT c.person_key, c.pid, c.cohort, c.cohort_start, c.age,
@@ -129,24 +225,24 @@ def build_baseline(con: duckdb.DuckDBPyConnection, eligibility: Eligibility) -> 
                    c.region_of_birth,
                    c.cohort_start // 12 - c.immigration_year AS years_since_immigration,
                    c.education_level, c.education_field, c.municipality,
-                   m1.employed AS employed_m1, m6.employed AS employed_m6,
-                   m12.employed AS employed_m12,
-                   {window('cum_employed', 12)} AS months_employed_12,
-                   {window('cum_employed', 36)} AS months_employed_36,
-                   {window('cum_earnings', 12)} AS earnings_12,
-                   {window('cum_unemployed', 12)} AS months_unemployed_12,
-                   {window('cum_months', 36)} AS history_months_36
+                   coalesce(d.employed_m1, 0) AS employed_m1,
+                   coalesce(m6.employed, 0) AS employed_m6,
+                   coalesce(m12.employed, 0) AS employed_m12,
+                   -- counts as DOUBLE: the dtypes baseline.parquet had before
+                   CAST({window('cum_employed', 12)} AS DOUBLE) AS months_employed_12,
+                   CAST({window('cum_employed', 24)} AS DOUBLE) AS months_employed_24,
+                   CAST({window('cum_employed', 36)} AS DOUBLE) AS months_employed_36,
+                   CAST({window('cum_earnings', 12)} AS DOUBLE) AS earnings_12,
+                   CAST({window('cum_unemployed', 12)} AS DOUBLE) AS months_unemployed_12,
+                   CAST({window('cum_months', 36)} AS BIGINT) AS history_months_36,
+                   c.treated
             FROM candidates c
-            {joins}
+            JOIN at_edges d ON d.person_key = c.person_key AND d.cohort_start = c.cohort_start
+            {exact}
         )
-        SELECT m.*,
-               pl.cohort IS NOT NULL AS treated
-        FROM measured m
-        LEFT JOIN participant_list pl ON pl.pid = m.pid AND pl.cohort = m.cohort
-        WHERE ({eligibility.sql()})
-          AND (pl.cohort IS NOT NULL
-               OR m.pid NOT IN (SELECT pid FROM participant_list))
-        ORDER BY m.cohort_start, m.pid
+        SELECT * FROM measured
+        WHERE {eligibility.history_sql()}
+        ORDER BY cohort_start, pid
     """
     con.execute(f"CREATE OR REPLACE TEMP TABLE baseline AS {query}")
     return con.execute("SELECT * EXCLUDE (person_key) FROM baseline").df()
@@ -162,7 +258,7 @@ def participant_coverage(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         FROM participant_list pl
         LEFT JOIN baseline b ON b.pid = pl.pid AND b.cohort = pl.cohort AND b.treated
         """
-    ).fetchone()
+    ).fetchall()[0]
     listed, in_register, eligible = (int(v) for v in row)
     return {
         "participants_listed": listed,
@@ -196,5 +292,5 @@ def write_outcomes(con: duckdb.DuckDBPyConnection, path, pre_months: int, post_m
         """
     )
     return int(
-        con.execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchone()[0]
+        con.execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchall()[0][0]
     )
