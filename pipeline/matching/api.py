@@ -42,7 +42,6 @@ def match(
     replace: bool = False,
     caliper: float | None = None,
     exact: list[str] | None = None,
-    random_state: int | None = None,
 ) -> MatchResult:
     """Match each treated unit to ``ratio`` controls on the propensity score (estimand ATT).
 
@@ -78,9 +77,6 @@ def match(
     exact:
         Columns whose every combination of values is a separate matching cell; treated units
         are never matched across cells. Treated units in cells without controls are unmatched.
-    random_state:
-        Recorded only: the method is deterministic (ties go to the control with the smaller
-        distance, then to the earlier row).
 
     Returns
     -------
@@ -91,6 +87,12 @@ def match(
     BalanceWarning
         When any covariate term has an absolute standardised mean difference above 0.1 after
         matching.
+
+    Notes
+    -----
+    The method is deterministic, so it takes no random seed: equally distant controls go to
+    the one with the smaller score, then to the earlier row; equal scores among treated units
+    are processed in data order.
     """
     spec = MatchSpec(
         treatment=treatment,
@@ -101,7 +103,6 @@ def match(
         replace=replace,
         caliper=None if caliper is None else float(caliper),
         exact=tuple(exact) if exact else (),
-        random_state=random_state,
     )
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")

@@ -41,9 +41,6 @@ class MatchSpec:
         once on the whole sample).
     estimand:
         Always ``"ATT"``: controls are found for treated units.
-    random_state:
-        Recorded for reproducibility; the current method is deterministic (ties are broken
-        by data order), so it is not used.
     """
 
     treatment: str
@@ -55,7 +52,6 @@ class MatchSpec:
     caliper: float | None = None
     exact: tuple[str, ...] = ()
     estimand: str = "ATT"
-    random_state: int | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
