@@ -29,7 +29,7 @@ MATCH_SRC    := $(wildcard pipeline/matching/*.py)
 EFFECTS_SRC  := $(wildcard pipeline/effects/*.py) pipeline/register/outcomes.py
 REPORT_SRC   := $(wildcard pipeline/report/*.py)
 
-.PHONY: help venv report test lab lint bench lock clean clean-all world stamp-synth stamps
+.PHONY: help venv report test lab lint bench validate lock clean clean-all world stamp-synth stamps
 
 help: ## list the targets (default)
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -101,6 +101,9 @@ lint: | $(READY) ## check style (ruff) and that notebooks are committed without 
 
 bench: | $(READY) ## time and measure memory of `make report` and the national-scale world
 	$(PY) benchmarks/run.py
+
+validate: | $(READY) ## re-run the stages on many synthetic worlds: bias and 95% coverage
+	$(PY) benchmarks/coverage.py
 
 lock: ## re-resolve the newest allowed versions into requirements.lock and environment.yml
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

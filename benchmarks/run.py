@@ -25,10 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.conftest import study_settings, write_config  # noqa: E402
+from pipeline.config import REPO_ROOT as ROOT
+from pipeline.synth.studies import study_settings, write_config
 
 COPY_IGNORE = shutil.ignore_patterns(
     ".venv", ".git", "data_raw", "data_processed", "reports", ".secrets", "__pycache__",

@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import pytest
-import yaml
 
-from pipeline.config import REPO_ROOT, StudyConfig
+from pipeline.config import StudyConfig
+from pipeline.synth.studies import (  # noqa: F401  (re-exported for the test modules)
+    DEMO_CONFIG,
+    demo_settings,
+    study_settings,
+    write_config,
+)
 
-DEMO_CONFIG = REPO_ROOT / "config" / "demo.yml"
 TEST_KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-
-
-def demo_settings() -> dict:
-    """The demo study configuration as a plain dict."""
-    return yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
-
-
-def study_settings(root: Path, **synth_overrides) -> dict:
-    """Demo settings re-rooted in ``root`` (raw data, outputs, truth file and key)."""
-    settings = copy.deepcopy(demo_settings())
-    settings["output_root"] = str(root / "out")
-    settings["data"]["raw_dir"] = str(root / "raw")
-    settings["synth"]["truth_file"] = str(root / "truth.json")
-    settings["synth"].update(synth_overrides)
-    settings["pseudonymisation"]["key_file"] = str(root / "secrets" / "study.key")
-    return settings
-
-
-def write_config(root: Path, settings: dict) -> Path:
-    """Write settings as a YAML study configuration and return its path."""
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / f"{settings['study']}.yml"
-    path.write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False))
-    return path
 
 
 @pytest.fixture(autouse=True)

@@ -29,7 +29,7 @@ def test_report_target_depends_on_every_stage():
 def scratch_repo(tmp_path_factory):
     """A copy of the working tree (sharing .venv) with a small synthetic study 'tiny'."""
     from benchmarks.run import scratch_repository
-    from tests.conftest import demo_settings
+    from pipeline.synth.studies import demo_settings
 
     repo = scratch_repository(tmp_path_factory.mktemp("make"))
     settings = demo_settings()
