@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 from stdnum.fi import hetu
 
-from pipeline.config import REPO_ROOT
 from pipeline.privacy import (
     IdentifierLeak,
     assert_no_identifiers,
@@ -30,7 +29,6 @@ from pipeline.synth.identity import make_personnummer
 PNR = make_personnummer(dt.date(1988, 3, 20), 1)  # 12 digits, Luhn-valid
 SAMORDNING = make_personnummer(dt.date(1990, 1, 1), 123, coordination=True)
 BORN_2004 = make_personnummer(dt.date(2004, 6, 15), 42)
-DEMO_REPORT = REPO_ROOT / "reports" / "demo" / "report.html"
 
 
 def _hetu(birth: str, serial: str, sign: str = "-") -> str:
@@ -179,10 +177,12 @@ def test_base64_images_are_not_scanned():
     scan_text(json.dumps({"image/png": png * 2}), where="notebook.json")
 
 
-@pytest.mark.skipif(not DEMO_REPORT.is_file(), reason="no demo report built (make report)")
+@pytest.mark.slow
 @pytest.mark.parametrize("injected", ["19880320-0016", "amina.ali12@gmail.com", "070-123 45 67"])
-def test_the_real_demo_report_passes_and_fails_once_an_identifier_is_injected(injected):
-    page = DEMO_REPORT.read_text(encoding="utf-8")
+def test_the_real_demo_report_passes_and_fails_once_an_identifier_is_injected(
+    injected, demo_pipeline
+):
+    page = (demo_pipeline.report_dir / "report.html").read_text(encoding="utf-8")
     scan_text(page, where="report.html")
     leaky = page.replace("</body>", f"<p>{injected}</p></body>", 1)
     with pytest.raises(IdentifierLeak) as error:
