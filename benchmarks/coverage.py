@@ -3,9 +3,10 @@
 ``make validate`` builds ``VALIDATE_SEEDS`` (default 20) small worlds with different seeds,
 runs the real stages (clean, panel, match, estimate) on each, and compares the 12-month
 employment estimate with the truth file: mean error, spread of the errors against the mean
-standard error, and how often the 95% interval covers the truth. ``VALIDATE_UNOBSERVED=1``
-switches on selection on an unobserved trait, where matching on the register should be biased
-(what a sensitivity analysis has to find).
+standard error, and how often the 95% interval covers the truth. ``VALIDATE_RATIO=k``
+overrides the matching ratio. ``VALIDATE_UNOBSERVED=1`` switches on selection on an unobserved
+trait, where matching on the register should be biased (what a sensitivity analysis has to
+find).
 
 This is a statistical check over repeated worlds, too slow for ``make test``; results go to
 ``benchmarks/results/coverage-<timestamp>.json``.
@@ -29,11 +30,16 @@ from pipeline.synth.world import build_world
 STAGES = ("clean", "panel", "match", "estimate")
 
 
-def one_world(root: Path, seed: int, n_persons: int, per_cohort: int, unobserved: bool) -> dict:
+def one_world(
+    root: Path, seed: int, n_persons: int, per_cohort: int, unobserved: bool, ratio: int | None
+) -> dict:
     """Build one world, run the stages, and return estimate and truth at the horizon."""
-    path = write_config(root, study_settings(
-        root, seed=seed, n_persons=n_persons, participants_per_cohort=per_cohort,
-        selection_on_unobservables=unobserved))
+    settings = study_settings(root, seed=seed, n_persons=n_persons,
+                              participants_per_cohort=per_cohort,
+                              selection_on_unobservables=unobserved)
+    if ratio is not None:
+        settings["matching"]["ratio"] = ratio
+    path = write_config(root, settings)
     config = load_config(path)
     build_world(config)
     for stage in STAGES:
@@ -52,11 +58,12 @@ def main() -> None:
     n_persons = int(os.environ.get("VALIDATE_PERSONS", "30000"))
     per_cohort = int(os.environ.get("VALIDATE_PER_COHORT", "60"))
     unobserved = os.environ.get("VALIDATE_UNOBSERVED", "0") == "1"
+    ratio = int(os.environ["VALIDATE_RATIO"]) if os.environ.get("VALIDATE_RATIO") else None
     rows = []
     with tempfile.TemporaryDirectory(prefix="mentor-eval-validate-") as scratch:
         for seed in range(1, seeds + 1):
             rows.append(one_world(Path(scratch) / str(seed), seed, n_persons, per_cohort,
-                                  unobserved))
+                                  unobserved, ratio))
             print(f"seed {seed}: {rows[-1]}", flush=True)
     frame = pd.DataFrame(rows)
     error = frame["estimate"] - frame["truth"]
@@ -64,7 +71,7 @@ def main() -> None:
     summary = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "worlds": seeds, "n_persons": n_persons, "participants_per_cohort": per_cohort,
-        "selection_on_unobservables": unobserved,
+        "selection_on_unobservables": unobserved, "ratio_override": ratio,
         "mean_error": float(error.mean()),
         "sd_error": float(error.std()),
         "mean_std_error": float(frame["std_error"].mean()),

@@ -118,6 +118,9 @@ class DesignConfig(_Strict):
     foreign_born_only: bool = True
     not_employed_month_before: bool = True
     municipalities: list[str] | None = None
+    # People who join a later cohort: "keep" leaves them in earlier pools as non-participants
+    # at that moment (Sianesi); "exclude" keeps them out, which conditions on the future.
+    later_participants: Literal["exclude", "keep"] = "keep"
     pre_months: Annotated[int, Field(ge=12, le=120)] = 24
     post_months: Annotated[int, Field(ge=1, le=120)] = 36
 

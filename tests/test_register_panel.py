@@ -168,6 +168,20 @@ def test_eligibility_and_pools(register):
     }
 
 
+def test_later_participants_can_stay_in_earlier_pools(register):
+    _, con, _, default, pid, _ = register
+    eligibility = panel.Eligibility(20, 64, True, True, ["0180", "1480", "1280", "0380"])
+    kept = panel.build_baseline(con, eligibility, later_participants="keep")
+    extra = set(zip(kept["pid"], kept["cohort"], kept["treated"], strict=True)) - set(
+        zip(default["pid"], default["cohort"], default["treated"], strict=True))
+    # E takes part in autumn; in spring she was eligible and had not taken part yet
+    assert extra == {(pid["E"], "2021-VT", False)}
+    # A took part in spring: never a comparison for autumn, whatever the rule
+    assert not ((kept["pid"] == pid["A"]) & (kept["cohort"] == "2021-HT")).any()
+    with pytest.raises(ValueError, match="later_participants must be one of"):
+        panel.build_baseline(con, eligibility, later_participants="sometimes")
+
+
 def test_covariates_measured_before_start(register):
     _, _, _, baseline, pid, _ = register
     a = baseline.loc[baseline["pid"] == pid["A"]].iloc[0]

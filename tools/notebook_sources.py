@@ -109,6 +109,7 @@ max_age: int = 64  # oldest eligible age at cohort start
 foreign_born_only: bool = True  # only people born outside Sweden are eligible
 not_employed_month_before: bool = True  # eligible only if not employed the month before start
 municipalities: list = None  # municipality codes of the programme's labour markets (None: all)
+later_participants: str = "keep"  # joiners of later cohorts: "keep" in or "exclude" from pools
 pre_months: int = 24  # months of history kept before start in the outcome paths
 post_months: int = 36  # months of follow-up kept after start in the outcome paths
 """),
@@ -147,7 +148,7 @@ panel.build_history(con)
 eligibility = panel.Eligibility(
     min_age, max_age, foreign_born_only, not_employed_month_before, municipalities
 )
-baseline = panel.build_baseline(con, eligibility)
+baseline = panel.build_baseline(con, eligibility, later_participants)
 coverage = panel.participant_coverage(con)
 pd.Series(coverage, name="participants")
 """),

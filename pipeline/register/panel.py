@@ -163,14 +163,34 @@ EDGES = (1, 13, 25, 37)
 EXACT = (6, 12)
 
 
-def build_baseline(con: duckdb.DuckDBPyConnection, eligibility: Eligibility) -> pd.DataFrame:
+LATER_PARTICIPANTS = ("exclude", "keep")
+
+
+def build_baseline(
+    con: duckdb.DuckDBPyConnection, eligibility: Eligibility, later_participants: str = "exclude"
+) -> pd.DataFrame:
     """One row per eligible person and cohort, with covariates measured before start.
+
+    Parameters
+    ----------
+    con : duckdb connection
+        With ``persons``, ``history``, ``cohorts`` and ``participant_list``.
+    eligibility : Eligibility
+        Who may be in a cohort's pool.
+    later_participants : {"exclude", "keep"}
+        People who join a later cohort: ``"exclude"`` keeps them out of every earlier pool
+        (comparisons then never take part, which conditions on the future); ``"keep"`` leaves
+        them in earlier pools as non-participants at that moment (Sianesi: the comparison is
+        with not taking part *now*). Participants of a cohort never serve as comparisons for
+        it or for later cohorts.
 
     Returns
     -------
     DataFrame
         ``pid, cohort, cohort_start`` and the baseline covariates: age, female,
-        region_of_birth, years_since_immigration, education_level, education_field,
+        region_of_birth, years_since_immigration, education_level (the level's code as text:
+        an ordered category, not a quantity, so models give each level its own term),
+        education_field,
         municipality, employed_m1/m6/m12 (0 when that month has no row),
         months_employed_12/24/36, earnings_12 (SEK, last 12 months), months_unemployed_12 and
         history_months_36 (months with a row in the last 36), then ``treated``.
@@ -192,19 +212,32 @@ def build_baseline(con: duckdb.DuckDBPyConnection, eligibility: Eligibility) -> 
     def window(column: str, length: int) -> str:
         return f"coalesce(d.{column}_e1, 0) - coalesce(d.{column}_e{length + 1}, 0)"
 
+    if later_participants not in LATER_PARTICIPANTS:
+        raise ValueError(
+            f"later_participants must be one of {list(LATER_PARTICIPANTS)}, "
+            f"got {later_participants!r}"
+        )
+    pool_rule = "first_start > cohort_start" if later_participants == "keep" else "false"
+
     query = f"""
         WITH listed AS (SELECT DISTINCT pid, cohort FROM participant_list),
+        first_start AS (
+            SELECT l.pid, min(c.cohort_start) AS first_start
+            FROM listed l JOIN cohorts c USING (cohort) GROUP BY l.pid
+        ),
         crossed AS (
             SELECT p.*, c.cohort, c.cohort_start,
                    c.cohort_start // 12 - p.birth_year AS age,
-                   l.cohort IS NOT NULL AS treated
+                   l.cohort IS NOT NULL AS treated,
+                   f.first_start
             FROM persons p CROSS JOIN cohorts c
             LEFT JOIN listed l ON l.pid = p.pid AND l.cohort = c.cohort
+            LEFT JOIN first_start f ON f.pid = p.pid
         ),
         candidates AS (
-            SELECT * FROM crossed
+            SELECT * EXCLUDE (first_start) FROM crossed
             WHERE ({eligibility.static_sql()})
-              AND (treated OR pid NOT IN (SELECT pid FROM listed))
+              AND (treated OR first_start IS NULL OR {pool_rule})
         ),
         edges AS (
             SELECT person_key, cohort_start, unnest([{lags}]) AS lag FROM candidates
@@ -224,7 +257,8 @@ def build_baseline(con: duckdb.DuckDBPyConnection, eligibility: Eligibility) -> 
                    CAST(c.female AS INTEGER) AS female,
                    c.region_of_birth,
                    c.cohort_start // 12 - c.immigration_year AS years_since_immigration,
-                   c.education_level, c.education_field, c.municipality,
+                   CAST(c.education_level AS VARCHAR) AS education_level,
+                   c.education_field, c.municipality,
                    coalesce(d.employed_m1, 0) AS employed_m1,
                    coalesce(m6.employed, 0) AS employed_m6,
                    coalesce(m12.employed, 0) AS employed_m12,
