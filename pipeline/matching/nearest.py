@@ -23,6 +23,8 @@ controls are kept in a sorted array and the nearest available one on each side i
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 NO_MATCH = -1
@@ -42,6 +44,32 @@ def _split_points(
     for i in np.flatnonzero(hi > lo):  # exact ties between a treated and a control: rare
         split[i] = lo[i] + np.searchsorted(pos_sorted[lo[i] : hi[i]], pos_t[i], side="left")
     return split
+
+
+class _Prepared(NamedTuple):
+    d_t: np.ndarray
+    n_t: int
+    n_c: int
+    width: float
+    sort_c: np.ndarray  # control indices by distance, ties by data position
+    d_sorted: np.ndarray
+    split: np.ndarray
+
+
+def _prepare(d_t, d_c, pos_t, pos_c, caliper_width) -> _Prepared | None:
+    """Sorted controls and each treated unit's split point, or None if a side is empty."""
+    d_t = np.asarray(d_t, dtype=float)
+    d_c = np.asarray(d_c, dtype=float)
+    n_t, n_c = len(d_t), len(d_c)
+    if n_t == 0 or n_c == 0:
+        return None
+    pos_t = np.arange(n_t) if pos_t is None else np.asarray(pos_t)
+    pos_c = np.arange(n_t, n_t + n_c) if pos_c is None else np.asarray(pos_c)
+    width = np.inf if caliper_width is None else float(caliper_width)
+    sort_c = np.lexsort((pos_c, d_c))  # by distance, ties by data position
+    d_sorted = d_c[sort_c]
+    split = _split_points(d_t, pos_t, d_sorted, pos_c[sort_c])
+    return _Prepared(d_t, n_t, n_c, width, sort_c, d_sorted, split)
 
 
 def greedy_without_replacement(
@@ -76,21 +104,11 @@ def greedy_without_replacement(
         Integer array of shape ``(len(d_t), ratio)``: indices into ``d_c`` of the controls
         matched to each treated unit, round by round, ``NO_MATCH`` (-1) where none was found.
     """
-    d_t = np.asarray(d_t, dtype=float)
-    d_c = np.asarray(d_c, dtype=float)
-    n_t, n_c = len(d_t), len(d_c)
-    if pos_t is None:
-        pos_t = np.arange(n_t)
-    if pos_c is None:
-        pos_c = np.arange(n_t, n_t + n_c)
-    matches = np.full((n_t, ratio), NO_MATCH, dtype=np.int64)
-    if n_t == 0 or n_c == 0:
+    matches = np.full((len(d_t), ratio), NO_MATCH, dtype=np.int64)
+    prepared = _prepare(d_t, d_c, pos_t, pos_c, caliper_width)
+    if prepared is None:
         return matches
-    width = np.inf if caliper_width is None else float(caliper_width)
-
-    sort_c = np.lexsort((pos_c, d_c))  # by distance, ties by data position
-    d_sorted = d_c[sort_c]
-    split = _split_points(d_t, np.asarray(pos_t), d_sorted, np.asarray(pos_c)[sort_c])
+    d_t, n_t, n_c, width, sort_c, d_sorted, split = prepared
 
     # Union-find over sorted control slots. right[j]: smallest available slot >= j (n_c if
     # none); left[j + 1]: largest available slot <= j, plus one (0 if none).
@@ -143,21 +161,11 @@ def nearest_with_replacement(
     Same tie rules and return value as :func:`greedy_without_replacement`; vectorised over
     treated units with a ``ratio``-step merge of the left and right neighbours.
     """
-    d_t = np.asarray(d_t, dtype=float)
-    d_c = np.asarray(d_c, dtype=float)
-    n_t, n_c = len(d_t), len(d_c)
-    if pos_t is None:
-        pos_t = np.arange(n_t)
-    if pos_c is None:
-        pos_c = np.arange(n_t, n_t + n_c)
-    matches = np.full((n_t, ratio), NO_MATCH, dtype=np.int64)
-    if n_t == 0 or n_c == 0:
+    matches = np.full((len(d_t), ratio), NO_MATCH, dtype=np.int64)
+    prepared = _prepare(d_t, d_c, pos_t, pos_c, caliper_width)
+    if prepared is None:
         return matches
-    width = np.inf if caliper_width is None else float(caliper_width)
-
-    sort_c = np.lexsort((pos_c, d_c))
-    d_sorted = d_c[sort_c]
-    split = _split_points(d_t, np.asarray(pos_t), d_sorted, np.asarray(pos_c)[sort_c])
+    d_t, n_t, n_c, width, sort_c, d_sorted, split = prepared
     kl = split - 1
     kr = split.copy()
     for r in range(ratio):
