@@ -85,3 +85,21 @@ def test_cli_prints_one_clear_line_for_a_bad_config(tmp_path, capsys):
     assert main(["run", "clean", "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "unknown key 'titel'" in err
+
+
+def test_commit_refuses_an_output_with_identifiers_and_moves_nothing(tmp_path):
+    import pandas as pd
+
+    from pipeline.privacy import IdentifierLeak
+    from pipeline.stage import StageRun, commit_stage
+    from tests.conftest import study_settings
+
+    config = load_config(write_config(tmp_path, study_settings(tmp_path)))
+    stage = StageRun("clean", config)
+    stage.write_parquet(pd.DataFrame({"pid": ["a" * 32]}), "fine.parquet")
+    stage.write_parquet(pd.DataFrame({"note": ["mail amina.ali12@gmail.com"]}), "leak.parquet")
+    stage.ready()
+    with pytest.raises(IdentifierLeak, match=r"clean/leak.parquet.*e-mail"):
+        commit_stage(config, "clean", {})
+    assert not (config.processed_dir / "fine.parquet").exists()
+    assert not manifest_path(config, "clean").exists()
