@@ -24,7 +24,14 @@ from pathlib import Path
 from pipeline.config import REPO_ROOT, StudyConfig, load_config
 from pipeline.privacy import redact, redact_notebook
 from pipeline.pseudonymise import key_fingerprint, load_key
-from pipeline.stage import add_to_stage, commit_stage, file_sha256, manifest_path, staging_dir
+from pipeline.stage import (
+    add_to_stage,
+    commit_stage,
+    file_sha256,
+    manifest_path,
+    relative_path,
+    staging_dir,
+)
 
 KERNEL_NAME = "mentor-eval"
 
@@ -80,13 +87,6 @@ def raw_inputs(config: StudyConfig, stage: str) -> list[Path]:
     return []
 
 
-def _relative(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
-
-
 def stamps_dir(config: StudyConfig) -> Path:
     return config.processed_dir / ".stamps"
 
@@ -111,7 +111,7 @@ def write_stamps(config_path: str, only: str | None = None) -> list[Path]:
     folder = stamps_dir(config)
     folder.mkdir(parents=True, exist_ok=True)
     if only == "synth":
-        missing = [_relative(p) for p in config.raw_inputs if not p.is_file()]
+        missing = [relative_path(p) for p in config.raw_inputs if not p.is_file()]
         content = json.dumps(
             {
                 "synth": config.synth.model_dump() if config.synth else None,
@@ -134,13 +134,13 @@ def write_stamps(config_path: str, only: str | None = None) -> list[Path]:
         inputs = {}
         for path in raw_inputs(config, stage):
             if not path.is_file():
-                inputs[_relative(path)] = "missing"
+                inputs[relative_path(path)] = "missing"
                 continue
             stat = path.stat()
             cache_key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
             if cache_key not in cache:
                 cache[cache_key] = file_sha256(path)
-            inputs[_relative(path)] = cache[cache_key]
+            inputs[relative_path(path)] = cache[cache_key]
         content = json.dumps(
             {
                 "parameters": stage_parameters(config, stage, config_path),
@@ -165,14 +165,14 @@ def check_inputs(config: StudyConfig, stage: str) -> None:
                 if config.synth is not None
                 else "check data.raw_dir and the file names in the study configuration"
             )
-            raise StageError(f"{_relative(path)}: input file not found; {hint}")
+            raise StageError(f"{relative_path(path)}: input file not found; {hint}")
         if not os.access(path, os.R_OK):
-            raise StageError(f"{_relative(path)}: input file is not readable (permissions)")
+            raise StageError(f"{relative_path(path)}: input file is not readable (permissions)")
     for upstream in STAGES[stage].upstream:
         if not manifest_path(config, upstream).is_file():
             raise StageError(
                 f"stage '{stage}' needs stage '{upstream}' first: "
-                f"{_relative(manifest_path(config, upstream))} is missing"
+                f"{relative_path(manifest_path(config, upstream))} is missing"
             )
 
 
@@ -232,7 +232,7 @@ def run_stage(stage: str, config_path: str) -> Path:
         shutil.move(str(executed), failed)
         raise StageError(
             f"stage '{stage}' failed: {exc.ename}: {redact(str(exc.evalue))}\n"
-            f"  (the executed notebook with the full traceback: {_relative(failed)})"
+            f"  (the executed notebook with the full traceback: {relative_path(failed)})"
         ) from None
     finally:
         # the stage's staging folder and its scratch siblings (<stage>-notebook, -duckdb, …)

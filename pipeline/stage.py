@@ -68,9 +68,10 @@ def code_version() -> str:
     return commit + ("-dirty" if dirty else "")
 
 
-def _relative(path: Path) -> str:
+def relative_path(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it (for messages, manifests)."""
     try:
-        return str(path.resolve().relative_to(REPO_ROOT))
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
 
@@ -85,7 +86,7 @@ def read_manifest(config: StudyConfig, stage: str) -> dict:
     path = manifest_path(config, stage)
     if not path.is_file():
         raise FileNotFoundError(
-            f"{_relative(path)} is missing: run the '{stage}' stage first "
+            f"{relative_path(path)} is missing: run the '{stage}' stage first "
             f"(make report STUDY={config.study})"
         )
     return json.loads(path.read_text())
@@ -123,7 +124,7 @@ class StageRun:
     def add_input(self, path: Path) -> Path:
         """Record a file the stage read (its hash goes into the manifest)."""
         path = Path(path)
-        self.inputs[_relative(path)] = str(path.resolve())
+        self.inputs[relative_path(path)] = str(path.resolve())
         return path
 
     def staged(self, filename: str) -> Path:
@@ -238,7 +239,7 @@ def commit_stage(
         target.parent.mkdir(parents=True, exist_ok=True)
         digest = file_sha256(source)
         os.replace(source, target)
-        outputs[_relative(target)] = {"sha256": digest, **facts}
+        outputs[relative_path(target)] = {"sha256": digest, **facts}
     manifest = {
         "stage": stage,
         "study": config.study,

@@ -67,13 +67,9 @@ class Eligibility:
         """Conditions on the monthly history before start."""
         return "employed_m1 = 0" if self.not_employed_month_before else "true"
 
-    def sql(self) -> str:
-        """A SQL condition over the candidate columns."""
-        return f"({self.static_sql()}) AND ({self.history_sql()})"
 
-
-def month_index(year: int, month: int) -> int:
-    """Months since year 0, so that consecutive months differ by one."""
+def month_index(year, month):
+    """Months since year 0, so that consecutive months differ by one (scalars or Series)."""
     return year * 12 + month - 1
 
 
@@ -91,7 +87,7 @@ def register_cohorts(con: duckdb.DuckDBPyConnection, participants: pd.DataFrame)
         their cohort's start, or is missing), sorted by start.
     """
     start = pd.to_datetime(participants["start_date"])
-    frame = participants.assign(start_index=start.dt.year * 12 + start.dt.month - 1)
+    frame = participants.assign(start_index=month_index(start.dt.year, start.dt.month))
     per_month = (
         frame.dropna(subset=["start_index"])
         .groupby(["cohort", "start_index"], as_index=False).size()

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import datetime
 
+import numpy as np
+
+from pipeline.synth.population import luhn_check_digits
+
 
 def luhn_check_digit(digits: str) -> int:
     """Return the Luhn check digit for ``digits`` (the 9 digits ``YYMMDDNNN``).
@@ -24,11 +28,7 @@ def luhn_check_digit(digits: str) -> int:
     """
     if not digits.isdigit():
         raise ValueError(f"luhn_check_digit needs digits only, got {digits!r}")
-    total = 0
-    for i, char in enumerate(digits):
-        value = int(char) * (2 - i % 2)
-        total += value - 9 if value > 9 else value
-    return (10 - total % 10) % 10
+    return int(luhn_check_digits(np.array([[int(c) for c in digits]]))[0])
 
 
 def make_personnummer(birth_date: datetime.date, serial: int, *, coordination: bool = False) -> str:
