@@ -5,6 +5,9 @@ Commands
 synth    build the study's synthetic world (demo studies only)
 stamps   refresh the per-stage stamp files that drive ``make``
 run      run one stage (clean, panel, match, estimate, report)
+codebook check FILE...
+         list every column and answer label of survey exports that the study's codebook
+         does not cover, with what to add (exit status 1 when there is anything to add)
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 import time
 
 from pipeline.config import ConfigError, load_config
+from pipeline.privacy import redact
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -49,6 +53,25 @@ def _run(args: argparse.Namespace) -> None:
     print(f"stage {args.stage}: done in {time.perf_counter() - started:.1f} s ({manifest.name})")
 
 
+def _codebook(args: argparse.Namespace) -> int:
+    from pipeline.surveys import CodebookError, find_gaps, format_gaps, load_codebook, read_survey
+
+    if args.codebook is None and args.config is None:
+        raise ConfigError("give the codebook with --codebook or the study with --config")
+    path = args.codebook or load_config(args.config).codebook_path
+    codebook = load_codebook(path)
+    gaps = []
+    for file in args.files:
+        try:
+            encoding = codebook.source_for(os.path.basename(file))[1].encoding
+        except CodebookError:
+            encoding = None  # find_gaps reports the missing source with a draft
+        gaps.extend(find_gaps(read_survey(file, encoding=encoding), codebook))
+    print(f"codebook {path}")
+    print(format_gaps(gaps))
+    return 1 if gaps else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -65,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--only", help="write one stamp only ('synth')")
         command.add_argument("--config", required=True, help="study YAML, e.g. config/demo.yml")
         command.set_defaults(handler=handler)
+    codebook = commands.add_parser("codebook", help="check survey exports against a codebook")
+    codebook.add_argument("action", choices=["check"], help="what to do")
+    codebook.add_argument("files", nargs="+", help="survey exports to check")
+    codebook.add_argument("--codebook", help="codebook YAML, e.g. config/codebooks/x.yml")
+    codebook.add_argument("--config", help="study YAML whose data.codebook to use")
+    codebook.set_defaults(handler=_codebook)
     return parser
 
 
@@ -72,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
     try:
-        args.handler(args)
+        status = args.handler(args)
     except (ConfigError, FileNotFoundError, ValueError, RuntimeError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2
-    return 0
+    return status or 0

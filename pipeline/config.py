@@ -89,9 +89,12 @@ class RegisterFiles(_Strict):
 
 class DataConfig(_Strict):
     raw_dir: str
+    # country whose identity numbers key the roster and the register (se, dk or fi)
+    identity_country: Literal["se", "dk", "fi"] = "se"
     roster: str
     roster_columns: RosterColumns = RosterColumns()
     surveys: list[str] = Field(min_length=1)
+    codebook: str  # the survey family's codebook, relative to the repository root
     register_files: RegisterFiles = Field(alias="register")
 
 
@@ -210,6 +213,10 @@ class StudyConfig(_Strict):
         return [self.raw_path(p) for p in self.data.surveys]
 
     @property
+    def codebook_path(self) -> Path:
+        return _resolve(self.data.codebook)
+
+    @property
     def persons_path(self) -> Path:
         return self.raw_path(self.data.register_files.persons)
 
@@ -248,14 +255,21 @@ def _format_location(loc: tuple) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
 
-def _format_validation_error(path: Path, error: ValidationError) -> str:
-    lines = [f"{path}: invalid study configuration"]
+def _format_validation_error(
+    path: Path,
+    error: ValidationError,
+    root: type[BaseModel] | None = None,
+    what: str = "study configuration",
+) -> str:
+    """One line per problem, naming the key and, for unknown keys, the keys allowed there."""
+    root = root or StudyConfig
+    lines = [f"{path}: invalid {what}"]
     for item in error.errors():
         key = _format_location(item["loc"])
         kind = item["type"]
         if kind == "extra_forbidden":
             parent = item["loc"][:-1]
-            allowed = _allowed_keys(parent)
+            allowed = _allowed_keys(parent, root)
             hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
             lines.append(f"  - unknown key '{key}'{hint}")
         elif kind == "missing":
@@ -265,10 +279,12 @@ def _format_validation_error(path: Path, error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def _allowed_keys(loc: tuple) -> list[str]:
-    model: type[BaseModel] | None = StudyConfig
+def _allowed_keys(loc: tuple, root: type[BaseModel]) -> list[str]:
+    model: type[BaseModel] | None = root
+    mapping_key_next = False  # after a dict-valued field comes a free key, not a field name
     for part in loc:
-        if model is None or isinstance(part, int):
+        if model is None or isinstance(part, int) or mapping_key_next:
+            mapping_key_next = False
             continue
         field = next(
             (f for name, f in model.model_fields.items() if (f.alias or name) == str(part)), None
@@ -276,8 +292,15 @@ def _allowed_keys(loc: tuple) -> list[str]:
         if field is None:
             return []
         annotation = field.annotation
+        mapping_key_next = _is_mapping(annotation)
         model = _model_in(annotation)
     return [f.alias or name for name, f in model.model_fields.items()] if model else []
+
+
+def _is_mapping(annotation) -> bool:
+    if getattr(annotation, "__origin__", None) is dict:
+        return True
+    return any(_is_mapping(arg) for arg in getattr(annotation, "__args__", ()))
 
 
 def _model_in(annotation) -> type[BaseModel] | None:

@@ -81,7 +81,7 @@ def stage_parameters(config: StudyConfig, stage: str, config_path: str) -> dict:
 def raw_inputs(config: StudyConfig, stage: str) -> list[Path]:
     """The raw files a stage reads."""
     if stage == "clean":
-        return [config.roster_path, *config.survey_paths]
+        return [config.roster_path, *config.survey_paths, config.codebook_path]
     if stage == "panel":
         return [config.persons_path, config.monthly_path]
     return []
@@ -160,11 +160,12 @@ def check_inputs(config: StudyConfig, stage: str) -> None:
     """Fail early, naming the first missing or unreadable input and what to do about it."""
     for path in raw_inputs(config, stage):
         if not path.is_file():
-            hint = (
-                "run `make report` to build the synthetic world"
-                if config.synth is not None
-                else "check data.raw_dir and the file names in the study configuration"
-            )
+            if path == config.codebook_path:
+                hint = "check data.codebook in the study configuration"
+            elif config.synth is not None:
+                hint = "run `make report` to build the synthetic world"
+            else:
+                hint = "check data.raw_dir and the file names in the study configuration"
             raise StageError(f"{relative_path(path)}: input file not found; {hint}")
         if not os.access(path, os.R_OK):
             raise StageError(f"{relative_path(path)}: input file is not readable (permissions)")

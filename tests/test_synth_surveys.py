@@ -18,7 +18,7 @@ from tests.factories import make_participants
 
 EXPORT_DATE = dt.date(2024, 6, 30)
 FILES = ("intake_sv.sav", "intake_en.sav", "end_sv.sav", "end_en.sav")
-ROW_PROBLEMS = ("refused_consent", "staff_test", "duplicate", "invalid_id")
+ROW_PROBLEMS = ("refused_consent", "staff_test", "duplicate", "invalid_id", "repaired_id")
 ITEM_PROBLEMS = ("out_of_range", "pii_in_text", "item_nonresponse")
 
 
@@ -138,6 +138,10 @@ def test_planted_problems_are_visible_in_the_data(written, participants):
     out, planted = written
     frames = {file: _read(out / file)[0].set_index("resp_id") for file in FILES}
     contacts = set(participants["email"]) | set(participants["phone"])
+    contacts |= {f"{f} {last}" for f, last in zip(participants["first_name"],
+                                                  participants["last_name"], strict=True)}
+    roster_email = dict(zip(participants["first_name"] + " " + participants["last_name"],
+                            participants["email"], strict=True))
     for p in planted:
         row = frames[p["file"]].loc[float(p["resp_id"])]
         items = [
@@ -158,6 +162,12 @@ def test_planted_problems_are_visible_in_the_data(written, participants):
             assert row["consent"] != 1 and row[items].isna().all()
         elif p["problem"] == "invalid_id":
             assert normalise_personnummer(row["pnr"]) is None
+            # no number at all, or an address the roster does not know
+            full_name = f"{row['first_name']} {row['last_name']}"
+            assert row["pnr"] == "" or row["email"] != roster_email[full_name]
+        elif p["problem"] == "repaired_id":
+            assert normalise_personnummer(row["pnr"]) is None and row["pnr"] != ""
+            assert row["email"] == roster_email[f"{row['first_name']} {row['last_name']}"]
         elif p["problem"] == "staff_test":
             assert row["email"].endswith("@" + PROGRAMME_EMAIL_DOMAIN)
         elif p["problem"] == "out_of_range":

@@ -35,10 +35,11 @@ CLEAN = [
     md("""
 # 01 · Clean the roster and the surveys
 
-Reads the programme roster and every survey export named in the study configuration,
-pseudonymises identity numbers with the study's key, and accounts for every row: each one is
-kept, quarantined (with a reason) or excluded (refused consent). Names, e-mail addresses,
-phone numbers, identity numbers and free text never leave this stage.
+Reads the programme roster and every survey export named in the study configuration, maps each
+export onto the canonical items of the survey codebook, pseudonymises identity numbers with the
+study's key, and accounts for every row: each one is kept, quarantined (with a reason) or
+excluded (refused consent). Names, e-mail addresses, phone numbers and identity numbers never
+leave this stage; free text leaves it only scrubbed, and only when the codebook says so.
 """),
     params("""
 config_path: str = "config/demo.yml"  # study configuration: file locations and key settings
@@ -49,44 +50,68 @@ import pandas as pd
 from pipeline.config import load_config
 from pipeline.pseudonymise import key_fingerprint, load_key
 from pipeline.stage import StageRun
-from pipeline.surveys import clean_surveys, read_survey
+from pipeline.surveys import clean_surveys, load_codebook, response_status
+from pipeline.surveys.codebook import item_table, label_table
 from pipeline.surveys.roster import read_roster
 
 config = load_config(config_path)
 key = load_key(config)
 stage = StageRun("clean", config)
+codebook = load_codebook(stage.add_input(config.codebook_path))
 """),
     md("## Roster → participants"),
     code("""
 roster = read_roster(
-    stage.add_input(config.roster_path), config.data.roster_columns, key
+    stage.add_input(config.roster_path),
+    config.data.roster_columns,
+    key,
+    config.data.identity_country,
 )
 pd.Series(roster.accounting, name="rows")
 """),
-    md("## Survey exports"),
+    md("""
+## Survey exports
+
+Every row read is kept, quarantined or excluded; the table below must balance for every file
+(the stage stops if it does not). Identity numbers that failed their check but matched exactly
+one roster participant on e-mail and name are repaired only when the codebook allows it.
+"""),
     code("""
-exports = [read_survey(stage.add_input(path)) for path in config.survey_paths]
-surveys = clean_surveys(exports, key)
+surveys = clean_surveys(
+    [stage.add_input(path) for path in config.survey_paths],
+    codebook,
+    key,
+    roster=roster.contacts,
+)
 surveys.accounting.set_index("source_file").T
 """),
     code("""
 surveys.quarantine.groupby(["source_file", "reason"]).size().rename("rows").to_frame()
 """),
+    code("""
+status = response_status(roster.participants, surveys, codebook.waves)
+status.groupby(["wave", "status"]).size().unstack(fill_value=0)
+"""),
     md("## Write the outputs"),
     code("""
-stage.record_facts(key_fingerprint=key_fingerprint(key))
+stage.record_facts(key_fingerprint=key_fingerprint(key), codebook=codebook.family)
 stage.write_parquet(roster.participants, "participants.parquet")
 stage.write_parquet(roster.quarantine, "roster_quarantine.parquet")
 stage.write_parquet(surveys.responses, "survey_responses.parquet")
 stage.write_parquet(surveys.wide, "survey_clean.parquet")
 stage.write_parquet(surveys.quarantine, "survey_quarantine.parquet")
 stage.write_parquet(surveys.excluded, "survey_excluded.parquet")
+stage.write_parquet(surveys.repairs, "survey_repairs.parquet")
+stage.write_parquet(surveys.free_text, "survey_free_text.parquet")
 stage.write_parquet(surveys.accounting, "survey_accounting.parquet")
+stage.write_parquet(status, "survey_response_status.parquet")
+stage.write_parquet(item_table(codebook), "survey_items.parquet")
+stage.write_parquet(label_table(codebook), "survey_labels.parquet")
 stage.record_rows(
     roster=roster.accounting,
-    surveys=surveys.accounting.set_index("source_file")[
-        ["rows_read", "rows_kept", "rows_quarantined", "rows_excluded"]
-    ].to_dict(orient="index"),
+    surveys=surveys.accounting.drop(columns=["source", "wave"])
+    .set_index("source_file")
+    .to_dict(orient="index"),
 )
 stage.ready();
 """),

@@ -1,24 +1,34 @@
-"""Survey exports: reading SPSS files with their labels and cleaning them into pseudonymised,
-tidy responses with a quarantine of doubtful rows and a complete row accounting."""
+"""Survey exports: reading every format survey tools export, mapping them onto canonical items
+through a codebook, and cleaning them into pseudonymised, tidy responses with a quarantine of
+doubtful rows and a complete row accounting."""
 
 from pipeline.surveys.cleaning import (
-    StaffTestRules,
     SurveyAccountingError,
     SurveyCleaning,
     SurveyCleaningError,
-    SurveyColumns,
+    clean_exports,
     clean_surveys,
+    response_status,
 )
-from pipeline.surveys.readers import SurveyExport, SurveyReadError, read_survey
+from pipeline.surveys.codebook import Codebook, CodebookError, load_codebook
+from pipeline.surveys.coverage import Gap, find_gaps, format_gaps
+from pipeline.surveys.readers import SurveyExport, SurveyReadError, iter_survey, read_survey
 
 __all__ = [
-    "StaffTestRules",
+    "Codebook",
+    "CodebookError",
+    "Gap",
     "SurveyAccountingError",
     "SurveyCleaning",
     "SurveyCleaningError",
-    "SurveyColumns",
     "SurveyExport",
     "SurveyReadError",
+    "clean_exports",
     "clean_surveys",
+    "find_gaps",
+    "format_gaps",
+    "iter_survey",
+    "load_codebook",
     "read_survey",
+    "response_status",
 ]

@@ -1,40 +1,62 @@
 """Cleaning survey exports into pseudonymised, tidy responses with a full row accounting.
 
-Every input row ends in exactly one of three places:
+Each export is matched to its source version in the codebook (:mod:`pipeline.surveys.codebook`),
+which says which column holds what. Every input row ends in exactly one of three places:
 
 excluded
-    no consent (answered "no" or left empty): counted, nothing else kept (reason
-    ``refused_consent``).
+    no consent (answered "no" or left empty): counted, nothing else kept (``refused_consent``).
 quarantined
-    kept aside for review in :attr:`SurveyCleaning.quarantine` with a reason: ``staff_test``
-    (test number, "test" names, staff e-mail), ``invalid_id`` (identity number missing or failing
-    the date or Luhn check), ``duplicate`` (another submission by the same person in the same
-    wave was kept: the most complete one, then the latest).
+    kept aside for review in :attr:`SurveyCleaning.quarantine` with its pseudonym (never the
+    raw number), its canonical answers and a reason:
+
+    ``staff_test``
+        a test number (also Finnish individual numbers 900-999), a name or e-mail address
+        matching the codebook's staff patterns, an address at the programme's own domain, or a
+        tool's preview flag (``staff_tests.column_values``);
+    ``invalid_id``
+        identity number missing or failing its country's check (detail: ``missing``,
+        ``malformed``, ``bad_date``, ``bad_checksum``), unless the codebook allows repairs and
+        the row's e-mail and name match exactly one roster participant: then the row is kept
+        with that participant's pseudonym and the repair is logged in
+        :attr:`SurveyCleaning.repairs`;
+    ``missing_required``
+        a required item not answered (detail lists the items);
+    ``duplicate``
+        another submission by the same person in the same wave was kept: the most complete one
+        (answers plus "don't know"), then the latest, then the first in the input.
 kept
     answers in :attr:`SurveyCleaning.responses` (long) and :attr:`SurveyCleaning.wide`.
 
-Rules are applied in that order, so a staff test with a made-up number is ``staff_test``, not
-``invalid_id``. Answers are classified per item as ``answered``, ``dont_know``,
-``item_nonresponse`` (system-missing) or ``out_of_range`` (a code outside the scale; the row is
-kept, the value becomes NaN). Identity numbers are replaced by keyed pseudonyms; names, e-mail
-addresses, phone numbers and all free text (string columns) are dropped.
+Rules apply in that order (a staff test with a made-up number is ``staff_test``). Answers get a
+status per item (:data:`pipeline.surveys.answers.STATUSES`): an out-of-range code becomes
+missing with the flag ``out_of_range``; item non-response stays apart from "don't know".
+Identity numbers become keyed pseudonyms; names, e-mail addresses and phone numbers are used
+for staff detection and repair only and then dropped; free text is dropped, or kept scrubbed
+(:mod:`pipeline.surveys.scrub`) when the codebook says ``free_text: scrub``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipeline.pseudonymise import normalise_personnummer, pseudonymise
-from pipeline.surveys.readers import SurveyExport
+from pipeline.identity import check_identities, check_identity
+from pipeline.pseudonymise import pseudonymise
+from pipeline.surveys.answers import STATUSES, map_answers
+from pipeline.surveys.codebook import Codebook, CodebookError, Source
+from pipeline.surveys.coverage import find_gaps, format_gaps, language_code
+from pipeline.surveys.readers import SurveyExport, iter_survey
+from pipeline.surveys.roster import RosterContacts
+from pipeline.surveys.scrub import NameScrubber, scrub_text
 
 EXCLUSION_REASONS = ("refused_consent",)
-QUARANTINE_REASONS = ("staff_test", "invalid_id", "duplicate")
-STATUSES = ("answered", "dont_know", "item_nonresponse", "out_of_range")
+QUARANTINE_REASONS = ("staff_test", "invalid_id", "missing_required", "duplicate")
+REPAIRABLE_PROBLEMS = ("malformed", "bad_date", "bad_checksum")
 
 
 class SurveyCleaningError(ValueError):
@@ -46,74 +68,50 @@ class SurveyAccountingError(SurveyCleaningError):
 
 
 @dataclass(frozen=True)
-class SurveyColumns:
-    """Names of the non-item columns in the exports.
-
-    Numeric columns not named here (and not datetimes) are questionnaire items; string columns
-    are personal data or free text and are dropped.
-    """
-
-    identity: str = "pnr"
-    consent: str = "consent"
-    consent_yes: float = 1
-    submitted: str = "submitted"
-    response_id: str = "resp_id"
-    first_name: str = "first_name"
-    last_name: str = "last_name"
-    email: str = "email"
-    other: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class StaffTestRules:
-    """How staff test responses are recognised (any one rule suffices).
-
-    Attributes
-    ----------
-    test_numbers : tuple of str
-        Identity numbers used for testing, compared on the 10 digits ``YYMMDDNNNC`` of the
-        normalised number (``121212-1212`` and ``19121212-1212`` are the same test number).
-    name_pattern : str
-        Regular expression (case-insensitive, searched) for first or last name.
-    email_pattern : str
-        Regular expression (case-insensitive, searched) for the e-mail address.
-    email_domains : tuple of str
-        The programme's own e-mail domains: any address there is staff.
-    """
-
-    test_numbers: tuple[str, ...] = ("1212121212",)
-    name_pattern: str = r"\btest(person|sson)?\b"
-    email_pattern: str = r"^test[^@]*@"
-    email_domains: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class SurveyCleaning:
     """Result of :func:`clean_surveys`; construction checks the row accounting.
+
+    Rows are numbered ``source_row`` = 1 for the first response of a file (header rows are not
+    counted).
 
     Attributes
     ----------
     responses : DataFrame
-        Long: ``pseudonym, wave, language, item, value, status`` for every kept row and item.
+        Long: ``pseudonym, wave, language, item, value, score, status`` for every kept row and
+        item; ``score`` is ``value`` turned so that higher means more of the quality (scale
+        direction and reverse coding applied).
     wide : DataFrame
-        One row per ``pseudonym`` × ``wave`` with ``language, source_file, source_row,
-        submitted`` and one column per item (NaN unless ``answered``).
+        One row per ``pseudonym`` x ``wave`` with ``language, source_file, source_row,
+        submitted, id_repaired`` and one column per item (NaN unless ``answered``).
     quarantine : DataFrame
-        ``source_file, source_row, resp_id, pseudonym, reason`` per quarantined row
-        (``pseudonym`` None when the identity number is invalid).
+        ``source_file, source_row, resp_id, pseudonym, wave, language, submitted, reason,
+        detail`` and the canonical answers per quarantined row (``pseudonym`` None when the
+        identity number is unusable).
     excluded : DataFrame
-        ``source_file, source_row, resp_id, reason`` per excluded row (no pseudonym: without
-        consent nothing about the person is processed further).
+        ``source_file, source_row, resp_id, wave, reason`` per excluded row (no pseudonym:
+        without consent nothing about the answers is processed further).
+    repairs : DataFrame
+        ``source_file, source_row, pseudonym, problem, matched_on`` per repaired identity number.
+    free_text : DataFrame
+        ``pseudonym, wave, column, text`` (scrubbed) of kept rows; empty unless the codebook
+        keeps free text.
     accounting : DataFrame
-        Per source file: ``rows_read, rows_kept, rows_quarantined, rows_excluded``, a count per
-        reason and counts of item values by status (``values_<status>``).
+        Per source file: ``source, wave, rows_read, rows_kept, rows_quarantined,
+        rows_excluded``, a count per reason, ``ids_repaired`` and counts of item values by
+        status (``values_<status>``).
+    refused : DataFrame
+        ``pseudonym, wave`` of valid numbers that refused consent; in memory only, for the
+        response status of roster participants (:func:`response_status`). Never written.
     """
 
     responses: pd.DataFrame
     wide: pd.DataFrame
     quarantine: pd.DataFrame
     excluded: pd.DataFrame
+    repairs: pd.DataFrame
+    free_text: pd.DataFrame
     accounting: pd.DataFrame = field(repr=False)
+    refused: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
     def __post_init__(self) -> None:
         self.check_accounting()
@@ -122,12 +120,14 @@ class SurveyCleaning:
         """Raise :class:`SurveyAccountingError` unless every row read is accounted for.
 
         Checks per file that ``rows_read == rows_kept + rows_quarantined + rows_excluded``, that
-        the reason counts add up, and that the counts agree with ``quarantine`` and ``wide``.
+        the reason counts add up, and that the counts agree with the output tables.
         """
         problems = []
-        quarantined = self.quarantine.groupby("source_file").size()
-        excluded_rows = self.excluded.groupby("source_file").size()
-        kept = self.wide.groupby("source_file").size()
+        tables = {
+            "rows_quarantined": self.quarantine.groupby("source_file").size(),
+            "rows_excluded": self.excluded.groupby("source_file").size(),
+            "rows_kept": self.wide.groupby("source_file").size(),
+        }
         for row in self.accounting.itertuples(index=False):
             name = row.source_file
             total = row.rows_kept + row.rows_quarantined + row.rows_excluded
@@ -136,33 +136,20 @@ class SurveyCleaning:
                     f"{name}: {row.rows_read} rows read but {row.rows_kept} kept + "
                     f"{row.rows_quarantined} quarantined + {row.rows_excluded} excluded = {total}"
                 )
-            by_reason = sum(getattr(row, r) for r in QUARANTINE_REASONS)
-            if by_reason != row.rows_quarantined:
-                problems.append(
-                    f"{name}: quarantine reasons add up to {by_reason}, not {row.rows_quarantined}"
-                )
-            excluded = sum(getattr(row, r) for r in EXCLUSION_REASONS)
-            if excluded != row.rows_excluded:
-                problems.append(
-                    f"{name}: exclusion reasons add up to {excluded}, not {row.rows_excluded}"
-                )
-            if int(quarantined.get(name, 0)) != row.rows_quarantined:
-                problems.append(
-                    f"{name}: quarantine table has {int(quarantined.get(name, 0))} "
-                    f"rows, accounting says {row.rows_quarantined}"
-                )
-            if int(excluded_rows.get(name, 0)) != row.rows_excluded:
-                problems.append(
-                    f"{name}: exclusion table has "
-                    f"{int(excluded_rows.get(name, 0))} rows, accounting says "
-                    f"{row.rows_excluded}"
-                )
-            if int(kept.get(name, 0)) != row.rows_kept:
-                problems.append(
-                    f"{name}: wide table has {int(kept.get(name, 0))} rows, "
-                    f"accounting says {row.rows_kept}"
-                )
-        seen = set(quarantined.index) | set(excluded_rows.index) | set(kept.index)
+            for counted, reasons in (
+                ("rows_quarantined", QUARANTINE_REASONS),
+                ("rows_excluded", EXCLUSION_REASONS),
+            ):
+                by_reason = sum(getattr(row, r) for r in reasons)
+                if by_reason != getattr(row, counted):
+                    problems.append(f"{name}: {counted} reasons add up to {by_reason}")
+            for counted, sizes in tables.items():
+                if int(sizes.get(name, 0)) != getattr(row, counted):
+                    problems.append(
+                        f"{name}: output table has {int(sizes.get(name, 0))} rows, "
+                        f"accounting says {counted} = {getattr(row, counted)}"
+                    )
+        seen = set().union(*(set(s.index) for s in tables.values()))
         unknown = seen - set(self.accounting["source_file"])
         if unknown:
             problems.append(f"rows from files missing in the accounting: {sorted(unknown)}")
@@ -173,36 +160,27 @@ class SurveyCleaning:
 
 
 def clean_surveys(
-    exports: list[SurveyExport],
+    paths: Iterable[str | Path],
+    codebook: Codebook,
     key: bytes,
     *,
-    valid_range: tuple[float, float] = (1, 5),
-    dont_know_code: float = 9,
-    item_ranges: Mapping[str, tuple[float, float]] | None = None,
-    staff_rules: StaffTestRules | None = None,
-    columns: SurveyColumns | None = None,
+    roster: RosterContacts | None = None,
+    chunksize: int = 50_000,
 ) -> SurveyCleaning:
-    """Pseudonymise, de-duplicate and classify survey responses.
+    """Read survey exports in chunks and clean them (see the module docstring).
 
     Parameters
     ----------
-    exports : list of SurveyExport
-        From :func:`pipeline.surveys.read_survey`; the wave is the file name prefix
-        (``intake_sv.sav`` → ``intake``). Language versions of a wave are cleaned together, so a
-        person answering both is a duplicate.
+    paths : iterable of path
+        Survey exports; each must match exactly one source version of ``codebook``.
+    codebook : Codebook
+        The survey family's codebook.
     key : bytes
         Pseudonymisation key (at least 16 bytes).
-    valid_range : (low, high)
-        Valid codes of labelled items (Likert scales); a code must also have a value label.
-    dont_know_code : float
-        Code of "don't know" in labelled items (status ``dont_know``, value NaN).
-    item_ranges : mapping, optional
-        Per-item ``(low, high)`` overriding ``valid_range``; for unlabelled numeric items (counts)
-        the default is "not negative".
-    staff_rules : StaffTestRules, optional
-        How staff test responses are recognised.
-    columns : SurveyColumns, optional
-        Names of the non-item columns.
+    roster : RosterContacts, optional
+        Roster names and e-mail addresses (identity repair, scrubbing names from free text).
+    chunksize : int
+        Rows read at a time.
 
     Returns
     -------
@@ -210,243 +188,416 @@ def clean_surveys(
 
     Raises
     ------
+    CodebookError
+        If the codebook does not cover an export (every gap is listed with what to add).
     SurveyCleaningError
-        If an export lacks the identity or consent column, a file appears twice, or the key is
-        too short.
+        If a file is given twice or the key is too short.
+    SurveyReadError
+        If a file cannot be read.
+    """
+    paths = [Path(p) for p in paths]
+    _check_once(p.name for p in paths)
+    chunks = (
+        chunk
+        for path in paths
+        for chunk in iter_survey(
+            path, chunksize=chunksize, encoding=codebook.source_for(path.name)[1].encoding
+        )
+    )
+    return clean_exports(chunks, codebook, key, roster=roster)
+
+
+def clean_exports(
+    exports: Iterable[SurveyExport],
+    codebook: Codebook,
+    key: bytes,
+    *,
+    roster: RosterContacts | None = None,
+) -> SurveyCleaning:
+    """Clean exports already read (whole files, or consecutive chunks of the same file).
+
+    Parameters are those of :func:`clean_surveys`; ``exports`` replaces the paths.
     """
     if len(key) < 16:
         raise SurveyCleaningError("pseudonymisation key must be at least 16 bytes")
-    staff_rules = staff_rules or StaffTestRules()
-    columns = columns or SurveyColumns()
-    item_ranges = dict(item_ranges or {})
-    names = [e.source_file for e in exports]
+    names = NameScrubber(roster.names if roster is not None else [])
+    parts: list[_Classified] = []
+    files: dict[str, str] = {}  # file -> source name, in input order
+    read: dict[str, int] = {}
+    for export in exports:
+        source_name, source = codebook.source_for(export.source_file)
+        first_chunk = export.source_file not in files
+        files.setdefault(export.source_file, source_name)
+        read[export.source_file] = read.get(export.source_file, 0) + len(export.data)
+        gaps = find_gaps(export, codebook, columns=first_chunk)
+        if gaps:
+            raise CodebookError(
+                f"the codebook '{codebook.family}' does not cover this export:\n"
+                + format_gaps(gaps)
+            )
+        parts.append(_classify(export, source, codebook, key, roster, names))
+    facts = pd.concat([p.facts for p in parts], ignore_index=True) if parts else _empty_facts()
+    long = pd.concat([p.long for p in parts], ignore_index=True) if parts else _empty_long()
+    facts = _mark_duplicates(facts)
+    return _assemble(facts, long, parts, files, read, codebook)
+
+
+@dataclass(frozen=True)
+class _Classified:
+    facts: pd.DataFrame  # one row per input row
+    long: pd.DataFrame  # answers of rows not excluded
+    repairs: pd.DataFrame
+    free_text: pd.DataFrame
+
+
+def _check_once(names: Iterable[str]) -> None:
+    names = list(names)
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise SurveyCleaningError(
             f"survey files given more than once: {repeated}; list each export once"
         )
 
-    rows: list[pd.DataFrame] = []  # one frame of row-level facts per export
-    statuses: list[pd.DataFrame] = []  # long item statuses of candidate rows
-    item_order: list[str] = []
-    for export in exports:
-        facts, long = _classify_export(
-            export, key, valid_range, dont_know_code, item_ranges, staff_rules, columns
-        )
-        rows.append(facts)
-        statuses.append(long)
-        item_order.extend(i for i in long["item"].unique() if i not in item_order)
 
-    facts = pd.concat(rows, ignore_index=True) if rows else _empty_facts()
-    long = pd.concat(statuses, ignore_index=True) if statuses else _empty_long()
-    facts = _mark_duplicates(facts, long)
-
-    kept = facts[facts["reason"].isna()]
-    wave_order = list(dict.fromkeys(e.wave for e in exports))
-    responses = _responses(long, kept, wave_order)
-    wide = _wide(responses, kept, item_order, wave_order)
-    quarantine = (
-        facts[facts["reason"].isin(QUARANTINE_REASONS)]
-        .loc[:, ["source_file", "source_row", "resp_id", "pseudonym", "reason"]]
-        .sort_values(["source_file", "source_row"], kind="stable")
-        .reset_index(drop=True)
-    )
-    quarantine["pseudonym"] = pd.Series(
-        [v if isinstance(v, str) else None for v in quarantine["pseudonym"]], dtype=object
-    )
-    excluded = (
-        facts[facts["reason"].isin(EXCLUSION_REASONS)]
-        .loc[:, ["source_file", "source_row", "resp_id", "reason"]]
-        .sort_values(["source_file", "source_row"], kind="stable")
-        .reset_index(drop=True)
-    )
-    kept_long = long.merge(kept[["source_file", "source_row"]], on=["source_file", "source_row"])
-    accounting = _accounting(exports, facts, kept_long)
-    return SurveyCleaning(
-        responses=responses,
-        wide=wide,
-        quarantine=quarantine,
-        excluded=excluded,
-        accounting=accounting,
-    )
-
-
-def _classify_export(
+def _classify(
     export: SurveyExport,
+    source: Source,
+    codebook: Codebook,
     key: bytes,
-    valid_range: tuple[float, float],
-    dont_know_code: float,
-    item_ranges: dict[str, tuple[float, float]],
-    staff_rules: StaffTestRules,
-    columns: SurveyColumns,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    roster: RosterContacts | None,
+    names: NameScrubber,
+) -> _Classified:
     data = export.data
-    name = export.source_file
-    missing = [c for c in (columns.identity, columns.consent) if c not in data.columns]
-    if missing:
-        raise SurveyCleaningError(
-            f"{name}: required columns {missing} not found (columns are "
-            f"{list(data.columns)}); rename them in the export or set SurveyColumns"
-        )
     n = len(data)
-    normalised = [normalise_personnummer(_as_text(v)) for v in data[columns.identity]]
-    pseudonyms = pseudonymise(normalised, key)
-    consent = pd.to_numeric(data[columns.consent], errors="coerce")
-    refused = ~(consent == columns.consent_yes).to_numpy()
-    staff = _staff_mask(data, normalised, staff_rules, columns)
-    invalid = np.array([v is None for v in normalised])
+    rows = export.row_offset + np.arange(1, n + 1, dtype="int64")
+    country = source.identity_country
+    checks = check_identities(data[source.columns.identity].to_numpy(dtype=object), country)
+    numbers = [c.normalised if c.problem in (None, "test_number") else None for c in checks]
+    pseudonyms = np.array(pseudonymise(numbers, key, country.upper()), dtype=object)
+    problems = np.array([c.problem for c in checks], dtype=object)
 
     reason = np.full(n, None, dtype=object)
+    detail = np.full(n, None, dtype=object)
+    invalid = np.array([p not in (None, "test_number") for p in problems], dtype=bool)
     reason[invalid] = "invalid_id"
+    detail[invalid] = problems[invalid]
+    staff = _staff_mask(data, source, codebook, numbers, problems)
     reason[staff] = "staff_test"
+    detail[staff] = None
+    consent = map_answers(
+        data[source.columns.consent],
+        export.value_labels.get(source.columns.consent),
+        codebook.consent_item(),
+        codebook,
+        source,
+    )
+    refused = consent.value != codebook.consent_yes
     reason[refused] = "refused_consent"
+    detail[refused] = None
+    repairs = _repair(export, source, codebook, roster, problems, reason, detail, pseudonyms)
 
-    submitted = (
-        pd.to_datetime(data[columns.submitted], errors="coerce")
-        if columns.submitted in data.columns
-        else pd.Series(pd.NaT, index=data.index, dtype="datetime64[us]")
-    )
-    resp_id = (
-        pd.to_numeric(data[columns.response_id], errors="coerce").astype("Int64")
-        if columns.response_id in data.columns
-        else pd.Series(pd.NA, index=data.index, dtype="Int64")
-    )
+    long, n_answered, missing_required = _answers(export, source, codebook, rows, ~refused)
+    needs = pd.isna(reason) & (missing_required != "")
+    reason[needs] = "missing_required"
+    detail[needs] = missing_required[needs]
+
     facts = pd.DataFrame(
         {
-            "source_file": name,
-            "source_row": np.arange(n, dtype="int64"),
-            "resp_id": resp_id.to_numpy(),
-            "wave": export.wave,
-            "language": export.language,
-            "submitted": submitted.to_numpy(),
-            "pseudonym": pd.Series(pseudonyms, dtype=object).to_numpy(),
+            "source_file": export.source_file,
+            "source_row": rows,
+            "resp_id": _text_column(data, source.columns.response_id, n),
+            "wave": source.wave,
+            "language": _languages(data, source, codebook),
+            "submitted": _submitted(data, source.columns.submitted, n),
+            "pseudonym": pseudonyms,
             "reason": reason,
+            "detail": detail,
+            "n_answered": n_answered,
+            "valid_refusal": refused & pd.notna(pseudonyms) & ~staff,
         }
     )
+    positions = repairs.pop("position").to_numpy(dtype="int64")
+    repairs = repairs.assign(source_file=export.source_file, source_row=rows[positions])
+    free_text = _free_text(export, source, codebook, names, pseudonyms, rows, pd.isna(reason))
+    return _Classified(facts, long, repairs, free_text)
 
-    items = _item_columns(data, columns)
-    candidates = np.flatnonzero(pd.isna(reason))
-    parts = []
-    for item in items:
-        values = pd.to_numeric(data[item], errors="coerce").to_numpy(dtype="float64")[candidates]
-        status = _status(
-            values,
-            export.value_labels.get(item),
-            item_ranges.get(item, valid_range),
-            item in item_ranges,
-            dont_know_code,
-        )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "source_file": name,
-                    "source_row": candidates,
-                    "item": item,
-                    "value": np.where(status == "answered", values, np.nan),
-                    "status": status,
-                }
+
+def _repair(
+    export: SurveyExport,
+    source: Source,
+    codebook: Codebook,
+    roster: RosterContacts | None,
+    problems: np.ndarray,
+    reason: np.ndarray,
+    detail: np.ndarray,
+    pseudonyms: np.ndarray,
+) -> pd.DataFrame:
+    """Repair numbers of rows otherwise kept that match one roster participant, in place."""
+    records = []
+    rule = codebook.identity_repair
+    if rule.allowed and roster is not None:
+        data = export.data
+        columns = source.columns
+
+        def cell(column: str | None, i: int) -> object:
+            return data[column].iat[i] if column is not None else None
+
+        repairable = np.isin(problems, REPAIRABLE_PROBLEMS) & (reason == "invalid_id")
+        for i in np.flatnonzero(repairable):
+            matches = roster.match(
+                cell(columns.email, i),
+                cell(columns.first_name, i),
+                cell(columns.last_name, i),
+                list(rule.keys),
             )
-        )
-    long = pd.concat(parts, ignore_index=True) if parts else _empty_long()
-    return facts, long
-
-
-def _as_text(value: object) -> object:
-    """Identity numbers exported as numbers come back as floats: 199001011234.0."""
-    if isinstance(value, float) and value == value and value.is_integer():
-        return str(int(value))
-    return value
+            if len(matches) == 1:
+                pseudonyms[i] = matches.pop()
+                reason[i] = None
+                detail[i] = None
+                records.append((int(i), pseudonyms[i], problems[i], "+".join(rule.keys)))
+    return pd.DataFrame(records, columns=["position", "pseudonym", "problem", "matched_on"])
 
 
 def _staff_mask(
     data: pd.DataFrame,
-    normalised: list[str | None],
-    rules: StaffTestRules,
-    columns: SurveyColumns,
+    source: Source,
+    codebook: Codebook,
+    numbers: list[str | None],
+    problems: np.ndarray,
 ) -> np.ndarray:
-    test_numbers = {re.sub(r"\D", "", t)[-10:] for t in rules.test_numbers}
-    mask = np.array([v is not None and v[2:] in test_numbers for v in normalised], dtype=bool)
-    name_re = re.compile(rules.name_pattern, re.IGNORECASE)
-    for column in (columns.first_name, columns.last_name):
-        if column in data.columns:
-            mask |= _text(data[column]).map(lambda s: bool(name_re.search(s))).to_numpy(bool)
-    if columns.email in data.columns:
+    rules = codebook.staff_tests
+    country = source.identity_country
+    tests = {_test_key(check_identity(t, country).normalised, country) for t in rules.test_numbers}
+    tests.discard(None)
+    mask = problems == "test_number"
+    mask |= np.array([_test_key(v, country) in tests for v in numbers], dtype=bool)
+    columns = source.columns
+    if rules.name_pattern:
+        pattern = re.compile(rules.name_pattern, re.IGNORECASE)
+        for column in (columns.first_name, columns.last_name):
+            if column is not None and column in data:
+                mask |= _text(data[column]).map(lambda s: bool(pattern.search(s))).to_numpy(bool)
+    if columns.email is not None and columns.email in data:
         emails = _text(data[columns.email]).str.strip().str.lower()
-        email_re = re.compile(rules.email_pattern, re.IGNORECASE)
-        mask |= emails.map(lambda s: bool(email_re.search(s))).to_numpy(bool)
-        domains = tuple(d.lower().lstrip("@") for d in rules.email_domains)
+        if rules.email_pattern:
+            pattern = re.compile(rules.email_pattern, re.IGNORECASE)
+            mask |= emails.map(lambda s: bool(pattern.search(s))).to_numpy(bool)
+        domains = [d.lower().lstrip("@") for d in rules.email_domains]
         if domains:
-            domain = emails.str.rpartition("@")[2]
-            mask |= domain.isin(domains).to_numpy(bool)
+            mask |= emails.str.rpartition("@")[2].isin(domains).to_numpy(bool)
+    for column, values in rules.column_values.items():
+        if column in data:
+            wanted = {_plain(v) for v in values}
+            mask |= data[column].map(_plain).isin(wanted).to_numpy(bool)
     return mask
+
+
+def _test_key(number: str | None, country: str) -> str | None:
+    """Swedish test numbers compare on the ten digits: the century is often typed wrongly."""
+    if number is None:
+        return None
+    return number[-10:] if country == "se" else number
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None or value != value else str(value).strip()
 
 
 def _text(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), "").astype(str)
 
 
-def _item_columns(data: pd.DataFrame, columns: SurveyColumns) -> list[str]:
-    meta = {
-        columns.identity,
-        columns.consent,
-        columns.submitted,
-        columns.response_id,
-        *columns.other,
-    }
-    return [
-        c
-        for c in data.columns
-        if c not in meta
-        and pd.api.types.is_numeric_dtype(data[c])
-        and not pd.api.types.is_bool_dtype(data[c])
-    ]
+def _text_column(data: pd.DataFrame, column: str | None, n: int) -> np.ndarray:
+    if column is None or column not in data:
+        return np.full(n, None, dtype=object)
+    return np.array([_plain(v) or None for v in data[column]], dtype=object)
 
 
-def _status(
-    values: np.ndarray,
-    labels: dict | None,
-    value_range: tuple[float, float],
-    explicit_range: bool,
-    dont_know_code: float,
-) -> np.ndarray:
-    low, high = value_range
-    missing = np.isnan(values)
-    if labels:
-        labelled = np.isin(values, [float(k) for k in labels])
-        dont_know = values == dont_know_code
-        valid = labelled & (values >= low) & (values <= high) & ~dont_know
-    else:  # counts and other unlabelled numbers
-        dont_know = np.zeros(len(values), dtype=bool)
-        valid = (values >= low) & (values <= high) if explicit_range else values >= 0
-    status = np.full(len(values), "out_of_range", dtype=object)
-    status[valid] = "answered"
-    status[dont_know] = "dont_know"
-    status[missing] = "item_nonresponse"
-    return status
+def _submitted(data: pd.DataFrame, column: str | None, n: int) -> np.ndarray:
+    if column is None or column not in data:
+        return np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    values = data[column]
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        values = pd.to_datetime(values, errors="coerce", format="mixed")
+    return values.to_numpy(dtype="datetime64[us]")
 
 
-def _mark_duplicates(facts: pd.DataFrame, long: pd.DataFrame) -> pd.DataFrame:
-    """Among candidate rows sharing pseudonym and wave keep the most complete, then latest."""
-    candidates = facts[facts["reason"].isna()]
-    complete = (
-        long[long["status"].isin(["answered", "dont_know"])]
-        .groupby(["source_file", "source_row"])
-        .size()
-        .rename("n_complete")
+def _languages(data: pd.DataFrame, source: Source, codebook: Codebook) -> np.ndarray:
+    if source.language is not None:
+        return np.full(len(data), source.language, dtype=object)
+    return np.array(
+        [
+            language_code(v, source, codebook) if _plain(v) else None
+            for v in data[source.columns.language]
+        ],
+        dtype=object,
     )
-    ranked = candidates.join(complete, on=["source_file", "source_row"])
-    ranked["n_complete"] = ranked["n_complete"].fillna(0)
-    ranked["order"] = ranked.index  # input order breaks the remaining ties
-    ranked = ranked.sort_values(
-        ["pseudonym", "wave", "n_complete", "submitted", "order"],
+
+
+def _answers(
+    export: SurveyExport,
+    source: Source,
+    codebook: Codebook,
+    rows: np.ndarray,
+    consenting: np.ndarray,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Long answers of consenting rows, answers per row, and the required items left empty."""
+    n = len(export.data)
+    n_answered = np.zeros(n, dtype="int64")
+    missing: list[list[str]] = [[] for _ in range(n)]
+    parts = []
+    for item_code, column in source.items.items():
+        item = codebook.items[item_code]
+        mapping = map_answers(
+            export.data[column], export.value_labels.get(column), item, codebook, source
+        )
+        given = np.isin(mapping.status, ("answered", "dont_know"))
+        n_answered += given
+        if item.required:
+            for i in np.flatnonzero(~given):
+                missing[i].append(item_code)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "source_file": export.source_file,
+                    "source_row": rows[consenting],
+                    "item": item_code,
+                    "value": mapping.value[consenting],
+                    "score": _score(mapping.value[consenting], item, codebook),
+                    "status": mapping.status[consenting],
+                }
+            )
+        )
+    long = pd.concat(parts, ignore_index=True) if parts else _empty_long()
+    return long, n_answered, np.array([",".join(m) for m in missing], dtype=object)
+
+
+def _score(values: np.ndarray, item, codebook: Codebook) -> np.ndarray:
+    """Values turned so that a higher score means more of the quality the item measures."""
+    if item.scale is None:
+        return values
+    scale = codebook.scales[item.scale]
+    flip = (scale.direction == "descending") != item.reverse
+    if scale.kind != "likert" or not flip:
+        return values
+    codes = scale.codes
+    return min(codes) + max(codes) - values
+
+
+def _free_text(
+    export: SurveyExport,
+    source: Source,
+    codebook: Codebook,
+    names: NameScrubber,
+    pseudonyms: np.ndarray,
+    rows: np.ndarray,
+    candidates: np.ndarray,
+) -> pd.DataFrame:
+    data = export.data
+    records = []
+    if codebook.free_text == "scrub":
+        own = [_objects(data, c) for c in (source.columns.first_name, source.columns.last_name)]
+        for column in source.columns.free_text:
+            texts = _objects(data, column)
+            for i in np.flatnonzero(candidates):
+                text = scrub_text(texts[i], names, [names_[i] for names_ in own])
+                if text is not None:
+                    records.append((pseudonyms[i], int(rows[i]), column, text))
+    frame = pd.DataFrame(records, columns=["pseudonym", "source_row", "column", "text"])
+    return frame.assign(wave=source.wave, source_file=export.source_file)
+
+
+def _objects(data: pd.DataFrame, column: str | None) -> np.ndarray:
+    """A column as a plain object array (fast to index), all None when there is no column."""
+    if column is None or column not in data:
+        return np.full(len(data), None, dtype=object)
+    return data[column].to_numpy(dtype=object)
+
+
+def _mark_duplicates(facts: pd.DataFrame) -> pd.DataFrame:
+    """Among candidate rows sharing pseudonym and wave keep the most complete, then latest."""
+    candidates = facts[facts["reason"].isna()].assign(order=lambda f: f.index)
+    ranked = candidates.sort_values(
+        ["pseudonym", "wave", "n_answered", "submitted", "order"],
         ascending=[True, True, False, False, True],
         na_position="last",
         kind="stable",
     )
     superseded = ranked.duplicated(["pseudonym", "wave"], keep="first")
+    kept = ranked[~superseded].set_index(["pseudonym", "wave"])
     facts = facts.copy()
-    facts.loc[superseded[superseded].index, "reason"] = "duplicate"
+    losers = ranked[superseded]
+    facts.loc[losers.index, "reason"] = "duplicate"
+    winners = kept.loc[list(zip(losers["pseudonym"], losers["wave"], strict=True))]
+    facts.loc[losers.index, "detail"] = [
+        f"kept {f} row {r}"
+        for f, r in zip(winners["source_file"], winners["source_row"], strict=True)
+    ]
     return facts
+
+
+def _assemble(
+    facts: pd.DataFrame,
+    long: pd.DataFrame,
+    parts: list[_Classified],
+    files: dict[str, str],
+    read: dict[str, int],
+    codebook: Codebook,
+) -> SurveyCleaning:
+    wave_order = list(codebook.waves)
+    present = set(long["item"].unique())
+    item_order = [i for i in codebook.items if i in present]
+    kept = facts[facts["reason"].isna()]
+    repairs = pd.concat([p.repairs for p in parts], ignore_index=True) if parts else None
+    repairs = repairs if repairs is not None else _empty_repairs()
+    kept = kept.assign(id_repaired=_rows_in(kept, repairs))
+    responses = _responses(long, kept, wave_order)
+    wide = _wide(responses, kept, item_order, wave_order)
+    quarantine = _quarantine(facts, long, item_order)
+    excluded = (
+        facts[facts["reason"].isin(EXCLUSION_REASONS)]
+        .loc[:, ["source_file", "source_row", "resp_id", "wave", "reason"]]
+        .reset_index(drop=True)
+    )
+    free_text = pd.concat([p.free_text for p in parts], ignore_index=True) if parts else None
+    text_columns = ["pseudonym", "wave", "column", "text"]
+    if free_text is None or free_text.empty:
+        free_text = pd.DataFrame(columns=text_columns, dtype=object)
+    else:  # only rows that survived de-duplication
+        free_text = free_text.loc[_rows_in(free_text, kept), text_columns].reset_index(drop=True)
+    kept_long = long.merge(kept[["source_file", "source_row"]], on=["source_file", "source_row"])
+    accounting = _accounting(files, read, facts, kept_long, repairs)
+    refused = facts.loc[facts["valid_refusal"], ["pseudonym", "wave"]].drop_duplicates()
+    return SurveyCleaning(
+        responses=_text_typed(responses),
+        wide=_text_typed(wide),
+        quarantine=_text_typed(quarantine),
+        excluded=_text_typed(excluded),
+        repairs=_text_typed(repairs),
+        free_text=_text_typed(free_text),
+        accounting=_text_typed(accounting),
+        refused=_text_typed(refused.reset_index(drop=True)),
+    )
+
+
+TEXT_COLUMNS = frozenset({
+    "pseudonym", "wave", "language", "source_file", "source", "resp_id", "item", "status",
+    "reason", "detail", "column", "text", "problem", "matched_on",
+})
+
+
+def _text_typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as pandas' string dtype (missing = NaN), whatever the inputs' types were,
+    so results do not depend on which chunks or files happened to be empty."""
+    return frame.astype({c: "str" for c in frame.columns if c in TEXT_COLUMNS})
+
+
+def _rows_in(frame: pd.DataFrame, other: pd.DataFrame) -> np.ndarray:
+    """Whether each row of ``frame`` (by source file and row) is among the rows of ``other``."""
+    keys = ["source_file", "source_row"]
+    return pd.MultiIndex.from_frame(frame[keys]).isin(pd.MultiIndex.from_frame(other[keys]))
 
 
 def _by_wave(wave_order: list[str]):
@@ -456,17 +607,17 @@ def _by_wave(wave_order: list[str]):
 def _responses(long: pd.DataFrame, kept: pd.DataFrame, wave_order: list[str]) -> pd.DataFrame:
     keys = kept[["source_file", "source_row", "pseudonym", "wave", "language"]]
     merged = long.merge(keys, on=["source_file", "source_row"], how="inner", validate="m:1")
-    out = merged[["pseudonym", "wave", "language", "item", "value", "status"]]
+    out = merged[["pseudonym", "wave", "language", "item", "value", "score", "status"]]
     out = out.sort_values(["wave", "pseudonym"], kind="stable", key=_by_wave(wave_order))
-    out = out.reset_index(drop=True)
-    out["value"] = out["value"].astype("float64")
-    return out
+    return out.reset_index(drop=True).astype({"value": "float64", "score": "float64"})
 
 
 def _wide(
     responses: pd.DataFrame, kept: pd.DataFrame, item_order: list[str], wave_order: list[str]
 ) -> pd.DataFrame:
-    base = kept[["pseudonym", "wave", "language", "source_file", "source_row", "submitted"]]
+    base = kept[
+        ["pseudonym", "wave", "language", "source_file", "source_row", "submitted", "id_repaired"]
+    ]
     values = responses.pivot(index=["pseudonym", "wave"], columns="item", values="value")
     values = values.reindex(columns=item_order)
     values.columns.name = None
@@ -475,44 +626,110 @@ def _wide(
     return wide.reset_index(drop=True)
 
 
+def _quarantine(facts: pd.DataFrame, long: pd.DataFrame, item_order: list[str]) -> pd.DataFrame:
+    columns = [
+        "source_file",
+        "source_row",
+        "resp_id",
+        "pseudonym",
+        "wave",
+        "language",
+        "submitted",
+        "reason",
+        "detail",
+    ]
+    held = facts[facts["reason"].isin(QUARANTINE_REASONS)].loc[:, columns]
+    answers = long.pivot_table(
+        index=["source_file", "source_row"],
+        columns="item",
+        values="value",
+        aggfunc="first",
+        dropna=False,
+    ).reindex(columns=item_order)
+    answers.columns.name = None
+    held = held.join(answers, on=["source_file", "source_row"])
+    return held.reset_index(drop=True)
+
+
 def _accounting(
-    exports: list[SurveyExport],
+    files: dict[str, str],
+    read: dict[str, int],
     facts: pd.DataFrame,
     kept_long: pd.DataFrame,
+    repairs: pd.DataFrame,
 ) -> pd.DataFrame:
     status_counts = kept_long.groupby(["source_file", "status"]).size()
+    repaired = repairs.groupby("source_file").size()
     records = []
-    for export in exports:
-        name = export.source_file
+    for name, source in files.items():
         mine = facts[facts["source_file"] == name]
         reasons = mine["reason"].value_counts()
         record = {
             "source_file": name,
-            "wave": export.wave,
-            "language": export.language,
-            "rows_read": len(export.data),
+            "source": source,
+            "wave": mine["wave"].iat[0] if len(mine) else None,
+            "rows_read": read[name],
             "rows_kept": int(mine["reason"].isna().sum()),
             "rows_quarantined": int(mine["reason"].isin(QUARANTINE_REASONS).sum()),
             "rows_excluded": int(mine["reason"].isin(EXCLUSION_REASONS).sum()),
         }
         for reason in (*EXCLUSION_REASONS, *QUARANTINE_REASONS):
             record[reason] = int(reasons.get(reason, 0))
+        record["ids_repaired"] = int(repaired.get(name, 0))
         for status in STATUSES:
             record[f"values_{status}"] = int(status_counts.get((name, status), 0))
         records.append(record)
-    columns = [
-        "source_file",
-        "wave",
-        "language",
-        "rows_read",
-        "rows_kept",
-        "rows_quarantined",
-        "rows_excluded",
-        *EXCLUSION_REASONS,
-        *QUARANTINE_REASONS,
-        *(f"values_{s}" for s in STATUSES),
+    return pd.DataFrame.from_records(
+        records,
+        columns=[
+            "source_file",
+            "source",
+            "wave",
+            "rows_read",
+            "rows_kept",
+            "rows_quarantined",
+            "rows_excluded",
+            *EXCLUSION_REASONS,
+            *QUARANTINE_REASONS,
+            "ids_repaired",
+            *(f"values_{s}" for s in STATUSES),
+        ],
+    )
+
+
+def response_status(
+    participants: pd.DataFrame, cleaning: SurveyCleaning, waves: Iterable[str]
+) -> pd.DataFrame:
+    """Survey response status of every roster participant in every wave.
+
+    Parameters
+    ----------
+    participants : DataFrame
+        Roster participants with a ``pid`` column (pseudonyms made with the same key).
+    cleaning : SurveyCleaning
+        The cleaned surveys.
+    waves : iterable of str
+        The codebook's waves.
+
+    Returns
+    -------
+    DataFrame
+        ``pid, wave, status`` with status ``responded`` (a kept response), ``refused``
+        (answered but refused consent, and no kept response) or ``not_reached`` (no usable
+        response; includes quarantined submissions that cannot be linked to the person).
+    """
+    pids = participants["pid"].drop_duplicates().to_numpy()
+    grid = pd.MultiIndex.from_product([pids, list(waves)], names=["pid", "wave"]).to_frame(
+        index=False
+    )
+    responded = set(zip(cleaning.wide["pseudonym"], cleaning.wide["wave"], strict=True))
+    refused = set(zip(cleaning.refused["pseudonym"], cleaning.refused["wave"], strict=True))
+    keys = list(zip(grid["pid"], grid["wave"], strict=True))
+    grid["status"] = [
+        "responded" if k in responded else "refused" if k in refused else "not_reached"
+        for k in keys
     ]
-    return pd.DataFrame.from_records(records, columns=columns)
+    return grid
 
 
 def _empty_facts() -> pd.DataFrame:
@@ -520,12 +737,15 @@ def _empty_facts() -> pd.DataFrame:
         {
             "source_file": pd.Series(dtype=object),
             "source_row": pd.Series(dtype="int64"),
-            "resp_id": pd.Series(dtype="Int64"),
+            "resp_id": pd.Series(dtype=object),
             "wave": pd.Series(dtype=object),
             "language": pd.Series(dtype=object),
             "submitted": pd.Series(dtype="datetime64[us]"),
             "pseudonym": pd.Series(dtype=object),
             "reason": pd.Series(dtype=object),
+            "detail": pd.Series(dtype=object),
+            "n_answered": pd.Series(dtype="int64"),
+            "valid_refusal": pd.Series(dtype=bool),
         }
     )
 
@@ -537,6 +757,11 @@ def _empty_long() -> pd.DataFrame:
             "source_row": pd.Series(dtype="int64"),
             "item": pd.Series(dtype=object),
             "value": pd.Series(dtype="float64"),
+            "score": pd.Series(dtype="float64"),
             "status": pd.Series(dtype=object),
         }
     )
+
+
+def _empty_repairs() -> pd.DataFrame:
+    return pd.DataFrame(columns=["pseudonym", "problem", "matched_on", "source_file", "source_row"])

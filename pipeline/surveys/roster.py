@@ -6,13 +6,15 @@ e-mail addresses, phone numbers and identity numbers are dropped once the pseudo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.config import RosterColumns
-from pipeline.pseudonymise import normalise_personnummer, pseudonymise
+from pipeline.identity import birth_date, check_identities
+from pipeline.pseudonymise import pseudonymise
+from pipeline.surveys.codebook import normalise_label
 
 YES = {"ja", "yes", "j", "y", "1", "true", "x"}
 NO = {"nej", "no", "n", "0", "false", ""}
@@ -23,12 +25,54 @@ class RosterError(ValueError):
 
 
 @dataclass(frozen=True)
+class RosterContacts:
+    """Names and e-mail addresses of roster participants, held in memory only, never written.
+
+    Used to repair a mistyped identity number in a survey (when the codebook allows it) and to
+    scrub known names from free text.
+
+    Attributes
+    ----------
+    keys : DataFrame
+        ``pid, email, name`` with comparison forms: e-mail case-folded, name as
+        ``normalise_label(first + " " + last)``.
+    names : list of str
+        Every first and last name on the roster.
+    """
+
+    keys: pd.DataFrame
+    names: list[str]
+
+    def match(self, email: object, first_name: object, last_name: object, on: list[str]) -> set:
+        """Pseudonyms of roster participants agreeing on every key in ``on``."""
+        wanted = {"email": email_key(email), "name": name_key(first_name, last_name)}
+        if any(not wanted[k] for k in on):
+            return set()
+        mask = pd.Series(True, index=self.keys.index)
+        for k in on:
+            mask &= self.keys[k] == wanted[k]
+        return set(self.keys.loc[mask, "pid"])
+
+
+def email_key(value: object) -> str:
+    """Comparison form of an e-mail address ('' when absent)."""
+    return value.strip().casefold() if isinstance(value, str) else ""
+
+
+def name_key(first_name: object, last_name: object) -> str:
+    """Comparison form of a full name ('' when either part is absent)."""
+    parts = [p for p in (first_name, last_name) if isinstance(p, str) and p.strip()]
+    return normalise_label(" ".join(parts)) if len(parts) == 2 else ""
+
+
+@dataclass(frozen=True)
 class RosterCleaning:
     """Participants kept, rows quarantined, and the row accounting that ties them together."""
 
     participants: pd.DataFrame
     quarantine: pd.DataFrame
     rows_read: int
+    contacts: RosterContacts | None = field(default=None, repr=False)
 
     @property
     def accounting(self) -> dict[str, int]:
@@ -49,7 +93,9 @@ class RosterCleaning:
             )
 
 
-def read_roster(path: Path, columns: RosterColumns, key: bytes) -> RosterCleaning:
+def read_roster(
+    path: Path, columns: RosterColumns, key: bytes, country: str = "se"
+) -> RosterCleaning:
     """Read a roster (.xlsx or .csv) and pseudonymise its participants.
 
     Parameters
@@ -60,6 +106,8 @@ def read_roster(path: Path, columns: RosterColumns, key: bytes) -> RosterCleanin
         Header of each canonical column in this roster.
     key : bytes
         Pseudonymisation key.
+    country : str
+        Country of the identity numbers (``se``, ``dk`` or ``fi``).
 
     Returns
     -------
@@ -96,12 +144,15 @@ def read_roster(path: Path, columns: RosterColumns, key: bytes) -> RosterCleanin
             "data.roster_columns in the study config"
         )
     frame = raw.rename(columns={v: k for k, v in headers.items()})
-    normalised = frame["personal_id"].map(normalise_personnummer)
+    checks = check_identities(frame["personal_id"].to_numpy(dtype=object), country)
+    normalised = [c.normalised if c.problem is None else None for c in checks]
     frame = frame.assign(
         source_row=range(2, len(frame) + 2),  # spreadsheet row numbers, header is row 1
-        pid=pseudonymise([v if isinstance(v, str) else None for v in normalised], key),
-        female=normalised.str[-2].astype("Int64") % 2 == 0,
-        birth_year=normalised.str[:4].astype("Int64"),
+        pid=pseudonymise(normalised, key, country.upper()),
+        female=pd.array([_female(n, country) for n in normalised], dtype="boolean"),
+        birth_year=pd.array(
+            [birth_date(n, country).year if n else None for n in normalised], dtype="Int64"
+        ),
         start_date=pd.to_datetime(frame["start_date"], errors="coerce"),
         end_date=pd.to_datetime(frame["end_date"], errors="coerce"),
         mentor_matched=_yes_no(frame["mentor_matched"], path, columns.mentor_matched),
@@ -127,15 +178,45 @@ def read_roster(path: Path, columns: RosterColumns, key: bytes) -> RosterCleanin
         "birth_year",
     ]
     quarantined = reason.notna()
+    contacts = _contacts(frame[~quarantined | (reason == "duplicate")])
     result = RosterCleaning(
         participants=frame.loc[~quarantined, keep].reset_index(drop=True),
         quarantine=frame.loc[quarantined, ["source_row", "pid"]]
         .assign(reason=reason[quarantined])
         .reset_index(drop=True),
         rows_read=len(frame),
+        contacts=contacts,
     )
     result.check_balance()
     return result
+
+
+def _female(number: str | None, country: str) -> bool | None:
+    """Sex from the identity number: an even second-to-last (SE) or last (DK, FI: the
+    individual number's last digit) digit means a woman."""
+    if number is None:
+        return None
+    return int(number[-1] if country == "dk" else number[-2]) % 2 == 0
+
+
+def _contacts(rows: pd.DataFrame) -> RosterContacts:
+    """Comparison keys and names of usable roster rows (duplicates included: same person)."""
+    column = {
+        c: rows[c] if c in rows else pd.Series(None, index=rows.index, dtype=object)
+        for c in ("email", "first_name", "last_name")
+    }
+    keys = pd.DataFrame(
+        {
+            "pid": rows["pid"].to_numpy(),
+            "email": [email_key(v) for v in column["email"]],
+            "name": [
+                name_key(f, last)
+                for f, last in zip(column["first_name"], column["last_name"], strict=True)
+            ],
+        }
+    )
+    names = [v for c in ("first_name", "last_name") for v in column[c].dropna().astype(str)]
+    return RosterContacts(keys=keys, names=names)
 
 
 def _yes_no(values: pd.Series, path: Path, header: str) -> pd.Series:

@@ -19,11 +19,16 @@ Planted problems (each returned as ``{"file", "resp_id", "problem"}``):
     the *superseded* submission is recorded, i.e. the less complete one, or the earlier one when
     both are equally complete. This is the one cleaning must quarantine.
 ``invalid_id``
-    a mistyped identity number (transposed or changed digit, dropped digit) or none at all.
+    a mistyped identity number (transposed or changed digit, dropped digit) that cannot be
+    repaired: none at all, or typed with a private e-mail address the roster does not know, or
+    by a person whose own roster entry is unusable (``unlinkable``).
+``repaired_id``
+    a mistyped identity number typed with the roster's e-mail address and name, so a codebook
+    allowing repairs on e-mail and name links it to exactly one participant.
 ``out_of_range``
     a Likert code (6 or 7) outside the labelled scale.
 ``pii_in_text``
-    a comment containing an e-mail address or a phone number.
+    a comment containing an e-mail address, a phone number or the respondent's name.
 ``item_nonresponse``
     some questions left unanswered (system-missing).
 
@@ -142,9 +147,19 @@ _COMMENTS = {
     ),
 }
 _PII_COMMENTS = {
-    "sv": ("Kontakta mig gärna på {email}", "Ring mig på {phone} om ni har frågor"),
-    "en": ("Please contact me at {email}", "Call me on {phone} if you have questions"),
+    "sv": (
+        "Kontakta mig gärna på {email}",
+        "Ring mig på {phone} om ni har frågor",
+        "Hälsningar {first_name} {last_name}",
+    ),
+    "en": (
+        "Please contact me at {email}",
+        "Call me on {phone} if you have questions",
+        "Best regards, {first_name} {last_name}",
+    ),
 }
+PRIVATE_EMAIL_DOMAIN = "privat.example"
+"""Domain of e-mail addresses respondents type that the roster does not know."""
 
 _STAFF = (
     # (first name, last name, typed number, e-mail local part)
@@ -176,6 +191,7 @@ class SurveyRates:
     staff_test: float = 0.02
     duplicate: float = 0.04
     invalid_id: float = 0.03
+    repaired_id: float = 0.02
     out_of_range: float = 0.03
     pii_in_text: float = 0.04
     item_nonresponse: float = 0.05
@@ -188,6 +204,7 @@ def write_surveys(
     export_date: datetime.date,
     *,
     rates: SurveyRates | None = None,
+    unlinkable: frozenset[str] = frozenset(),
 ) -> list[dict]:
     """Write the four synthetic survey exports and return the planted problems.
 
@@ -207,6 +224,9 @@ def write_surveys(
         the file headers.
     rates : SurveyRates, optional
         Response and problem rates; defaults to :class:`SurveyRates`.
+    unlinkable : frozenset of str
+        ``personal_id`` of participants whose roster entry is unusable (a mistyped number
+        there), so a mistyped number in their survey cannot be repaired from the roster.
 
     Returns
     -------
@@ -230,7 +250,7 @@ def write_surveys(
             by_file[row["file"]].append(row)
         extra: list[dict] = []
         for file_name, file_rows in by_file.items():
-            extra.extend(_plant(file_name, file_rows, people, rng, rates, cutoff))
+            extra.extend(_plant(file_name, file_rows, people, rng, rates, cutoff, unlinkable))
         for row in extra:
             by_file[row["file"]].append(row)
         for file_name, file_rows in by_file.items():
@@ -355,9 +375,9 @@ def _typed_number(pnr12: str, rng: np.random.Generator) -> str:
     )[kind]
 
 
-def _mistyped_number(pnr12: str, rng: np.random.Generator) -> str:
+def _mistyped_number(pnr12: str, rng: np.random.Generator, allow_missing: bool = True) -> str:
     """A typing error that the Luhn check or the date check catches, or no number at all."""
-    kind = int(rng.integers(4))
+    kind = int(rng.integers(4)) if allow_missing else (0, 1, 3)[int(rng.integers(3))]
     digits = list(pnr12)
     if kind == 0:  # adjacent transposition in the 10-digit part
         j = int(rng.integers(2, 11))
@@ -392,6 +412,7 @@ def _plant(
     rng: np.random.Generator,
     rates: SurveyRates,
     cutoff: pd.Timestamp,
+    unlinkable: frozenset[str],
 ) -> list[dict]:
     """Plant problems on ``rows`` in place; return new rows (duplicates, staff tests)."""
     wave, lang = file_name[:-4].split("_")
@@ -401,6 +422,7 @@ def _plant(
     # Row-level problems on disjoint rows; item-level problems on other, otherwise clean rows.
     refused = _pick(pool, rates.refused_consent, rng)
     invalid = _pick(pool, rates.invalid_id, rng)
+    repairable = _pick(pool, rates.repaired_id, rng)
     duplicated = _pick(pool, rates.duplicate, rng)
     out_of_range = _pick(pool, rates.out_of_range, rng)
     pii = _pick(pool, rates.pii_in_text, rng)
@@ -415,16 +437,29 @@ def _plant(
     for i in invalid:
         row = rows[i]
         row["pnr"] = _mistyped_number(people.at[row["person"], "personal_id"], rng)
+        if row["pnr"]:  # typed with an address the roster does not know
+            local = f"{row['first_name'].lower()}{int(rng.integers(10, 99))}"
+            row["email"] = f"{local}@{PRIVATE_EMAIL_DOMAIN}"
         row["problems"].append("invalid_id")
+    for i in repairable:
+        row = rows[i]
+        number = people.at[row["person"], "personal_id"]
+        row["pnr"] = _mistyped_number(number, rng, allow_missing=False)
+        row["problems"].append("invalid_id" if number in unlinkable else "repaired_id")
     for i in out_of_range:
         row = rows[i]
         row[likert[int(rng.integers(len(likert)))]] = float(rng.choice([6, 7]))
         row["problems"].append("out_of_range")
     for i in pii:
         row = rows[i]
-        template = _PII_COMMENTS[lang][int(rng.integers(2))]
+        template = _PII_COMMENTS[lang][int(rng.integers(3))]
         person = people.loc[row["person"]]
-        row["comment"] = template.format(email=person["email"], phone=person["phone"])
+        row["comment"] = template.format(
+            email=person["email"],
+            phone=person["phone"],
+            first_name=person["first_name"],
+            last_name=person["last_name"],
+        )
         row["problems"].append("pii_in_text")
     for i in nonresponse:
         row = rows[i]

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.config import StudyConfig
+from pipeline.pseudonymise import normalise_personnummer
 from pipeline.synth import names
 from pipeline.synth.identity import make_personnummer
 from pipeline.synth.labour_market import (
@@ -165,7 +166,11 @@ def _write_world(config: StudyConfig, staging: Path, final_dir: Path) -> dict:
     )
     survey_dir = staging / "surveys"
     survey_dir.mkdir()
-    planted = write_surveys(roster, survey_dir, roster_rng, EXPORT_DATE)
+    # participants whose roster number was mistyped: the roster cannot vouch for them
+    unlinkable = frozenset(roster["personal_id"]) - {
+        normalise_personnummer(v) for v in export["personal_id"]
+    }
+    planted = write_surveys(roster, survey_dir, roster_rng, EXPORT_DATE, unlinkable=unlinkable)
     truth = _truth(config, roster, np.vstack(effects), months, planted, final_dir)
     truth["planted_roster_problems"] = roster_problems
     return {
