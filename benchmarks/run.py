@@ -1,5 +1,6 @@
-"""Benchmarks: wall time and peak memory of `make report` on the demo world and of generating a
-national-scale (1,000,000-person) world.
+"""Benchmarks: wall time and peak memory of `make report` on the demo world, of cleaning
+100,000 survey responses spread over ten SPSS exports, and of generating a national-scale
+(1,000,000-person) world.
 
 Run with ``make bench`` (``BENCH_REPEATS=5 make bench`` for more repeats). Each measurement is
 repeated and the median is reported, with the minimum and maximum. Peak memory is the largest
@@ -93,6 +94,16 @@ def bench_demo_report(repeats: int, base: Path) -> dict:
     }
 
 
+def bench_survey_cleaning(repeats: int, base: Path) -> dict:
+    """Cleaning 100,000 survey responses in ten exports with the demo codebook."""
+    folder = base / "survey-load"
+    subprocess.run([sys.executable, "-m", "benchmarks.survey_load", "write", str(folder)],
+                   cwd=ROOT, check=True)
+    command = [sys.executable, "-m", "benchmarks.survey_load", "clean", str(folder)]
+    runs = [measure(command, ROOT) for _ in range(repeats)]
+    return {"clean_100k_survey_responses": summarise(runs)}
+
+
 def bench_national_world(repeats: int, base: Path, n_persons: int) -> dict:
     """Generating a national-scale synthetic world."""
     root = base / "national"
@@ -116,6 +127,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mentor-eval-bench-") as scratch:
         base = Path(scratch)
         results.update(bench_demo_report(repeats, base))
+        results.update(bench_survey_cleaning(repeats, base))
         results.update(bench_national_world(repeats, base, n_persons))
     folder = ROOT / "benchmarks" / "results"
     folder.mkdir(parents=True, exist_ok=True)
