@@ -67,10 +67,21 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def scratch_repository(base: Path) -> Path:
-    """A copy of the working tree sharing the existing virtual environment."""
+    """A copy of the working tree sharing the existing virtual environment.
+
+    The copy's ``pyproject.toml`` and ``requirements.lock`` are dated back to when the shared
+    environment was installed, so ``make`` in the copy never re-runs the install recipe: that
+    would point the shared environment's editable install and Jupyter kernel at the copy,
+    which is deleted afterwards.
+    """
     copy = base / "repo"
     shutil.copytree(ROOT, copy, ignore=COPY_IGNORE)
     (copy / ".venv").symlink_to(ROOT / ".venv")
+    installed = ROOT / ".venv" / ".installed"
+    if installed.is_file():
+        stamp = installed.stat().st_mtime - 1
+        for name in ("pyproject.toml", "requirements.lock"):
+            os.utime(copy / name, (stamp, stamp))
     return copy
 
 
