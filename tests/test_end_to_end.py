@@ -255,3 +255,56 @@ def test_planted_roster_problems_are_accounted_for(demo_pipeline):
     assert panel["participants_listed"] == (panel["participants_in_analysis"]
                                             + panel["participants_not_in_register"]
                                             + panel["participants_not_eligible_at_start"])
+
+
+def test_survey_quarantine_repairs_and_exclusions_are_exactly_the_planted_problems(demo_pipeline):
+    import pyreadstat
+
+    truth = json.loads(demo_pipeline.truth_path.read_text())
+    planted = pd.DataFrame(truth["planted_survey_problems"]).astype({"resp_id": str})
+    folder = demo_pipeline.processed_dir
+    quarantine = pd.read_parquet(folder / "survey_quarantine.parquet")
+    excluded = pd.read_parquet(folder / "survey_excluded.parquet")
+    repairs = pd.read_parquet(folder / "survey_repairs.parquet")
+    wide = pd.read_parquet(folder / "survey_clean.parquet")
+
+    def expected(*problems: str) -> set:
+        rows = planted[planted["problem"].isin(problems)]
+        return set(zip(rows["file"], rows["resp_id"], rows["problem"], strict=True))
+
+    found = set(zip(quarantine["source_file"], quarantine["resp_id"], quarantine["reason"],
+                    strict=True))
+    assert found == expected("staff_test", "invalid_id", "duplicate")
+    assert set(zip(excluded["source_file"], excluded["resp_id"], excluded["reason"],
+                   strict=True)) == expected("refused_consent")
+    # a repaired row is kept: find its response id through its file and row number
+    raw_ids = {}
+    for path in demo_pipeline.survey_paths:
+        data, _ = pyreadstat.read_sav(str(path), usecols=["resp_id"])
+        raw_ids[path.name] = data["resp_id"].astype(int).astype(str).tolist()
+    repaired = {(f, raw_ids[f][r - 1], "repaired_id")
+                for f, r in zip(repairs["source_file"], repairs["source_row"], strict=True)}
+    assert repaired == expected("repaired_id") and repaired
+    assert wide["id_repaired"].sum() == len(repaired)
+
+    accounting = pd.read_parquet(folder / "survey_accounting.parquet").set_index("source_file")
+    manifest = json.loads(manifest_path(demo_pipeline, "clean").read_text())["rows"]["surveys"]
+    for file, row in accounting.iterrows():
+        assert row["rows_read"] == row["rows_kept"] + row["rows_quarantined"] + row["rows_excluded"]
+        assert manifest[file]["rows_read"] == row["rows_read"]
+        for reason in ("refused_consent", "staff_test", "invalid_id", "duplicate"):
+            assert manifest[file][reason] == (planted[planted["file"] == file]["problem"]
+                                              == reason).sum()
+
+
+def test_clean_stage_writes_item_metadata_and_response_status(demo_pipeline):
+    folder = demo_pipeline.processed_dir
+    items = pd.read_parquet(folder / "survey_items.parquet").set_index("item")
+    assert items.loc["conf_job", "text_sv"].startswith("Jag är säker")
+    assert items.loc["conf_job", "text_ar"] == "أنا واثق من أنني سأجد عملاً يناسب تعليمي"
+    status = pd.read_parquet(folder / "survey_response_status.parquet")
+    participants = pd.read_parquet(folder / "participants.parquet")
+    assert len(status) == 2 * participants["pid"].nunique()
+    assert set(status["status"]) == {"responded", "refused", "not_reached"}
+    texts = pd.read_parquet(folder / "survey_free_text.parquet")
+    assert texts["text"].str.contains(r"\[redacted (?:name|e-mail address|phone number)\]").any()

@@ -103,3 +103,26 @@ def test_commit_refuses_an_output_with_identifiers_and_moves_nothing(tmp_path):
         commit_stage(config, "clean", {})
     assert not (config.processed_dir / "fine.parquet").exists()
     assert not manifest_path(config, "clean").exists()
+
+
+@pytest.mark.slow
+def test_a_failed_clean_keeps_the_previous_outputs_and_names_the_column(world_copy):
+    import pyreadstat
+
+    from pipeline.stage import file_sha256
+
+    path, config = world_copy
+    run_stage("clean", str(path))
+    outputs = sorted(p for p in config.processed_dir.glob("*.parquet"))
+    before = {p.name: file_sha256(p) for p in outputs}
+    manifest = manifest_path(config, "clean").read_bytes()
+    survey = config.survey_paths[2]
+    data, meta = pyreadstat.read_sav(str(survey), user_missing=True)
+    data["satisfaction"] = 3.0  # a question the codebook does not know
+    pyreadstat.write_sav(data, str(survey), variable_value_labels=meta.variable_value_labels)
+    with pytest.raises(StageError) as error:
+        run_stage("clean", str(path))
+    message = str(error.value)
+    assert "end_sv.sav" in message and "'satisfaction': unknown column" in message
+    assert {p.name: file_sha256(p) for p in outputs} == before
+    assert manifest_path(config, "clean").read_bytes() == manifest
