@@ -332,16 +332,27 @@ def load_config(path: str | Path) -> StudyConfig:
         If the file is missing, is not YAML, or breaks the schema. The message names the file
         and every offending key with what is allowed.
     """
+    return load_yaml_model(path, StudyConfig, "study configuration", ConfigError)
+
+
+def load_yaml_model(
+    path: str | Path,
+    model: type[BaseModel],
+    what: str,
+    error: type[ConfigError] = ConfigError,
+):
+    """Read a YAML file into a validated ``model``; every problem is one ``error`` naming the
+    file and, for schema problems, each offending key (with the keys allowed there)."""
     path = _resolve(str(path))
     if not path.is_file():
-        raise ConfigError(f"{path}: study configuration not found")
+        raise error(f"{path}: {what} not found")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a readable YAML file ({exc})") from exc
+        raise error(f"{path}: not a readable YAML file ({exc})") from exc
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+        raise error(f"{path}: expected a mapping of keys at the top level")
     try:
-        return StudyConfig.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(path, exc)) from None
+        raise error(_format_validation_error(path, exc, model, what)) from None

@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import pandas as pd
-import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from pipeline.config import ConfigError, _format_validation_error, _resolve, _Strict
+from pipeline.config import ConfigError, _Strict, load_yaml_model
 
 LANGUAGE_CODE = r"^[a-z]{2}$"
 ROLES = (
@@ -287,19 +286,7 @@ def load_codebook(path: str | Path) -> Codebook:
     CodebookError
         If the file is missing, not YAML, or breaks the schema; names the file and each key.
     """
-    path = _resolve(str(path))
-    if not path.is_file():
-        raise CodebookError(f"{path}: codebook not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CodebookError(f"{path}: not a readable YAML file ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise CodebookError(f"{path}: expected a mapping of keys at the top level")
-    try:
-        return Codebook.model_validate(raw)
-    except ValidationError as exc:
-        raise CodebookError(_format_validation_error(path, exc, Codebook, "codebook")) from None
+    return load_yaml_model(path, Codebook, "codebook", CodebookError)
 
 
 def item_table(codebook: Codebook) -> pd.DataFrame:
