@@ -172,7 +172,7 @@ class IdentityRepair(_Strict):
     """Whether a number failing its check may be repaired from the roster, and on what."""
 
     allowed: bool = False
-    keys: list[Literal["email", "name", "birth_date"]] = ["email", "name"]
+    keys: list[Literal["email", "name"]] = Field(default=["email", "name"], min_length=1)
 
 
 class Codebook(_Strict):
