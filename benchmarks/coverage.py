@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import REPO_ROOT, load_config
+from pipeline.effects.table import headline
 from pipeline.runner import run_stage
 from pipeline.synth.studies import study_settings, write_config
 from pipeline.synth.world import build_world
@@ -44,7 +45,8 @@ def one_world(
     build_world(config)
     for stage in STAGES:
         run_stage(stage, str(path))
-    effects = pd.read_parquet(config.processed_dir / "effects.parquet")
+    effects = headline(pd.read_parquet(config.processed_dir / "effects.parquet"),
+                       config.estimation.horizon_months)
     row = effects.loc[effects["outcome"] == "employed"].iloc[0]
     truth = json.loads(config.truth_path.read_text())
     true_att = next(r["att"] for r in truth["att"]["employed"]["all"]

@@ -152,8 +152,22 @@ class MatchingConfig(_Strict):
 
 
 class EstimationConfig(_Strict):
-    horizon_months: Annotated[int, Field(ge=0, le=120)] = 12
+    horizon_months: Annotated[int, Field(ge=0, le=120)] = 12  # the headline horizon
+    horizons: list[Annotated[int, Field(ge=0, le=120)]] = [6, 12, 24, 36]  # all estimated
+    # characteristics (of the participant in each matched set) to break effects down by
+    subgroups: list[str] = ["female", "region_of_birth", "education_field", "municipality",
+                            "cohort"]
+    min_treated_subgroup: Annotated[int, Field(ge=1)] = 10  # fewer: "too few", no number
     confidence_level: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+
+    @model_validator(mode="after")
+    def _headline_among_horizons(self) -> EstimationConfig:
+        if self.horizon_months not in self.horizons:
+            raise ValueError(
+                f"horizon_months ({self.horizon_months}) must be one of horizons "
+                f"{self.horizons}"
+            )
+        return self
 
 
 class ReportConfig(_Strict):
@@ -179,9 +193,10 @@ class StudyConfig(_Strict):
 
     @model_validator(mode="after")
     def _horizon_inside_follow_up(self) -> StudyConfig:
-        if self.estimation.horizon_months > self.design.post_months:
+        beyond = [h for h in self.estimation.horizons if h > self.design.post_months]
+        if self.estimation.horizon_months > self.design.post_months or beyond:
             raise ValueError(
-                f"estimation.horizon_months ({self.estimation.horizon_months}) is beyond "
+                f"estimation horizons {beyond or [self.estimation.horizon_months]} are beyond "
                 f"design.post_months ({self.design.post_months}): outcomes would not be kept"
             )
         return self

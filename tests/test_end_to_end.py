@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.effects.table import headline
 from pipeline.runner import STAGES
 from pipeline.stage import file_sha256, manifest_path
 
@@ -23,7 +24,7 @@ def _truth_att(config, horizon: int) -> float:
 
 
 def test_twelve_month_interval_covers_the_true_effect(demo_pipeline):
-    effects = pd.read_parquet(demo_pipeline.processed_dir / "effects.parquet")
+    effects = headline(pd.read_parquet(demo_pipeline.processed_dir / "effects.parquet"), 12)
     employed = effects.loc[effects["outcome"] == "employed"].iloc[0]
     assert employed["horizon_months"] == 12 and employed["confidence_level"] == 0.95
     truth = _truth_att(demo_pipeline, 12)
@@ -219,7 +220,7 @@ def test_no_raw_identifier_reaches_processed_data_or_the_report(demo_pipeline):
 
 def test_report_headline_equals_the_effects_table(demo_pipeline):
     page = html.unescape((demo_pipeline.report_dir / "report.html").read_text())
-    effects = pd.read_parquet(demo_pipeline.processed_dir / "effects.parquet")
+    effects = headline(pd.read_parquet(demo_pipeline.processed_dir / "effects.parquet"), 12)
     row = effects.loc[effects["outcome"] == "employed"].iloc[0]
     match = re.search(
         r"12 months after start, (\d+)% of participants were employed, against (\d+)% of the "
@@ -308,3 +309,28 @@ def test_clean_stage_writes_item_metadata_and_response_status(demo_pipeline):
     assert set(status["status"]) == {"responded", "refused", "not_reached"}
     texts = pd.read_parquet(folder / "survey_free_text.parquet")
     assert texts["text"].str.contains(r"\[redacted (?:name|e-mail address|phone number)\]").any()
+
+
+def test_effects_table_covers_every_horizon_and_subgroup_honestly(demo_pipeline):
+    truth = json.loads(demo_pipeline.truth_path.read_text())["att"]["employed"]
+    effects = pd.read_parquet(demo_pipeline.processed_dir / "effects.parquet")
+    everyone = effects.query("subgroup == 'all' and outcome == 'employed'").set_index(
+        "horizon_months")
+    assert list(everyone.index) == [6, 12, 24, 36]
+    # the demo register ends 2025-12 and the last cohort starts in autumn 2024: 36 months is
+    # reached by the earlier cohorts only, and says so
+    assert everyone.loc[12, "status"] == "estimated"
+    assert everyone.loc[36, "status"] == "partial" and everyone.loc[36, "cohorts_not_observable"]
+    for horizon in (6, 12, 24):
+        true = next(r["att"] for r in truth["all"] if r["horizon_months"] == horizon)
+        row = everyone.loc[horizon]
+        assert row["ci_low"] - 0.01 <= true <= row["ci_high"] + 0.01, (horizon, true)
+    women = effects.query(
+        "subgroup == 'female' and subgroup_value == 'True' and outcome == 'employed' "
+        "and horizon_months == 12")
+    true_women = next(r["att"] for r in truth["women"] if r["horizon_months"] == 12)
+    assert women["ci_low"].iloc[0] - 0.01 <= true_women <= women["ci_high"].iloc[0] + 0.01
+    # every matched set belongs to one cohort: the cohorts add up to everyone
+    by_cohort = effects.query("subgroup == 'cohort' and outcome == 'employed' and "
+                              "horizon_months == 12")
+    assert by_cohort["n_t"].sum() == everyone.loc[12, "n_t"]

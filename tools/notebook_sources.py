@@ -279,52 +279,63 @@ ESTIMATE = [
     md("""
 # 04 · Estimate the effects
 
-Outcomes of participants and their matched comparisons at the chosen horizon after start;
-the effect is the weighted difference in means with standard errors clustered on matched sets.
-Cohorts whose horizon lies beyond the register's last month are reported as not observable.
+Outcomes of participants and their matched comparisons at every horizon after start, for
+everyone and by subgroup (a matched set counts where its participant counts); the effect is
+the weighted difference in means with standard errors clustered on matched sets. A horizon
+that some cohorts have not reached is estimated on the cohorts that have and marked
+*partial*; one that no cohort has reached is marked *not observable* and gets no number.
 """),
     params("""
 config_path: str = "config/demo.yml"  # study configuration
-horizon_months: int = 12  # months after programme start at which effects are estimated
+horizon_months: int = 12  # the headline horizon (months after start)
+horizons: list = [6, 12, 24, 36]  # months after start at which every outcome is estimated
+subgroups: list = [  # characteristics of each matched set's participant to break effects by
+    "female", "region_of_birth", "education_field", "municipality", "cohort",
+]
+min_treated_subgroup: int = 10  # a subgroup with fewer participants gets no estimate
 confidence_level: float = 0.95  # level of the confidence intervals
 """),
     code("""
 import pandas as pd
 
 from pipeline.config import load_config
-from pipeline.effects import att
+from pipeline.effects.table import (
+    attach_subgroups, effects_table, headline, matched_estimators,
+)
 from pipeline.register.outcomes import OUTCOMES, outcome_at, outcome_paths
 from pipeline.stage import StageRun
 
 config = load_config(config_path)
 stage = StageRun("estimate", config)
 matched = pd.read_parquet(stage.add_input(config.processed_dir / "matched.parquet"))
+baseline = pd.read_parquet(stage.add_input(config.processed_dir / "baseline.parquet"))
 outcomes_path = stage.add_input(config.processed_dir / "outcomes.parquet")
 """),
-    md("## Outcomes at the horizon"),
+    md("## Outcomes at each horizon"),
     code("""
-at_horizon = outcome_at(outcomes_path, matched, horizon_months)
-observable = at_horizon.groupby("cohort")["observed"].mean().rename("share observed")
-observable.to_frame()
+at_horizon = {
+    horizon: attach_subgroups(outcome_at(outcomes_path, matched, horizon), baseline, subgroups)
+    for horizon in horizons
+}
+pd.DataFrame(
+    {f"{h} months": f.groupby("cohort")["observed"].mean() for h, f in at_horizon.items()}
+).rename_axis("share of matched sets observed, by cohort")
 """),
     code("""
-analysed = at_horizon.loc[at_horizon["observed"]]
-estimates = [
-    att(analysed, "treated", outcome, weights="weights", cluster="subclass",
-        confidence_level=confidence_level)
-    for outcome in OUTCOMES
-]
-estimates[0]
-"""),
-    code("""
-effects = pd.concat([e.tidy() for e in estimates], ignore_index=True).assign(
-    horizon_months=horizon_months,
-    subgroup="all",
+effects = effects_table(
+    at_horizon,
+    matched_estimators(confidence_level),
+    outcomes=OUTCOMES,
+    subgroups=subgroups,
     confidence_level=confidence_level,
-    cohorts_observed=int((observable == 1).sum()),
-    cohorts_not_observable=int((observable < 1).sum()),
+    min_treated=min_treated_subgroup,
 )
-effects
+headline(effects, horizon_months)
+"""),
+    code("""
+effects.query("subgroup == 'all' and outcome == 'employed'")[
+    ["horizon_months", "status", "estimate", "ci_low", "ci_high", "n_t", "n_c"]
+]
 """),
     md("## Month-by-month paths around start"),
     code("""
@@ -336,8 +347,9 @@ stage.write_parquet(effects, "effects.parquet")
 stage.write_parquet(paths, "paths.parquet")
 stage.record_rows(
     matched_rows=len(matched),
-    analysed_rows=len(analysed),
-    not_observable_rows=int((~at_horizon["observed"]).sum()),
+    effects_rows=len(effects),
+    **{f"effects_{status}": int((effects["status"] == status).sum())
+       for status in effects["status"].unique()},
 )
 stage.ready();
 """),

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from pipeline.config import StudyConfig
+from pipeline.effects.table import headline
 from pipeline.report.disclosure import format_count, is_publishable, suppress_counts
 from pipeline.stage import StageRun, manifest_path
 
@@ -36,7 +37,7 @@ class Evidence:
     manifests: dict[str, dict]
     participants: pd.DataFrame
     matched: pd.DataFrame
-    effects: pd.DataFrame
+    effects: pd.DataFrame  # headline rows: everyone, the headline horizon, matched difference
     paths: pd.DataFrame
     balance: pd.DataFrame
     survey_accounting: pd.DataFrame
@@ -58,7 +59,7 @@ def load_evidence(config: StudyConfig, stage: StageRun) -> Evidence:
         manifests=manifests,
         participants=read("participants.parquet"),
         matched=read("matched.parquet"),
-        effects=read("effects.parquet"),
+        effects=headline(read("effects.parquet"), config.estimation.horizon_months),
         paths=read("paths.parquet"),
         balance=read("balance.parquet"),
         survey_accounting=read("survey_accounting.parquet"),

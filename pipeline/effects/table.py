@@ -1,0 +1,189 @@
+"""The effects table: every outcome x horizon x subgroup x estimator in one tidy frame.
+
+Rules that keep the table honest:
+
+* a matched set (``subclass``) belongs to the subgroup of its *treated* member: the comparison
+  people count where their participant counts, whatever their own sex or city;
+* a horizon some cohorts have not reached yet is estimated on the cohorts that reached it and
+  says so (``status = "partial"``, ``cohorts_observed`` / ``cohorts_not_observable``); a horizon
+  no cohort reached is a row with ``status = "not_observable"`` and no number, never a silent
+  subset;
+* a subgroup with fewer treated people than ``min_treated`` gets ``status = "too_few"`` and no
+  number rather than a wide, unstable one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .att import att
+from .result import EffectEstimate
+
+STATUSES = ("estimated", "partial", "not_observable", "too_few")
+COLUMNS = (
+    "outcome", "horizon_months", "estimator", "subgroup", "subgroup_value", "status",
+    "estimate", "std_error", "ci_low", "ci_high", "p_value", "n_t", "n_c", "mean_treated",
+    "mean_control", "confidence_level", "cohorts_observed", "cohorts_not_observable",
+)
+
+Estimator = Callable[[pd.DataFrame, str], EffectEstimate]
+
+
+def set_values(data: pd.DataFrame, column: str, *, treatment: str = "treated",
+               matched_set: Iterable[str] = ("cohort", "subclass")) -> pd.Series:
+    """The treated member's value of ``column`` for every row of its matched set.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Matched rows with the treatment indicator and the matched-set keys.
+    column : str
+        Characteristic defining the subgroup (e.g. ``female``).
+    treatment : str
+        Treatment indicator column.
+    matched_set : iterable of str
+        Columns identifying a matched set.
+
+    Returns
+    -------
+    Series
+        Aligned to ``data``; missing for sets without a treated member.
+    """
+    keys = list(matched_set)
+    treated = data.loc[data[treatment].astype(bool), [*keys, column]]
+    if treated.duplicated(keys).any():
+        raise ValueError(
+            f"matched sets {keys} hold more than one treated unit; subgroups need one per set"
+        )
+    lookup = treated.set_index(keys)[column]
+    index = pd.MultiIndex.from_frame(data[keys])
+    return pd.Series(lookup.reindex(index).to_numpy(), index=data.index, name=column)
+
+
+def effects_table(
+    at_horizon: Mapping[int, pd.DataFrame],
+    estimators: Mapping[str, Estimator],
+    *,
+    outcomes: Iterable[str],
+    subgroups: Iterable[str] = (),
+    confidence_level: float = 0.95,
+    min_treated: int = 10,
+) -> pd.DataFrame:
+    """Estimate every outcome at every horizon, overall and by subgroup, with every estimator.
+
+    Parameters
+    ----------
+    at_horizon : mapping of int to DataFrame
+        Per horizon (months after start), the matched rows with their outcomes, ``treated``,
+        ``cohort``, ``subclass``, ``observed`` (the matched set's outcome month lies inside
+        the register) and the subgroup columns.
+    estimators : mapping of str to callable
+        Name to ``f(data, outcome) -> EffectEstimate``.
+    outcomes : iterable of str
+        Outcome columns.
+    subgroups : iterable of str
+        Characteristics to break the effects down by (each value of each, by the treated
+        member of the matched set).
+    confidence_level : float
+        Recorded with every row (the estimators use their own).
+    min_treated : int
+        Fewest treated people for a subgroup estimate.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`COLUMNS`, one row per outcome x horizon x estimator x subgroup value.
+    """
+    outcomes, subgroups = list(outcomes), list(subgroups)
+    rows = []
+    for horizon, frame in sorted(at_horizon.items()):
+        by_cohort = frame.groupby("cohort")["observed"].all()
+        observed = frame.loc[frame["observed"]]
+        counts = {"cohorts_observed": int(by_cohort.sum()),
+                  "cohorts_not_observable": int((~by_cohort).sum())}
+        status = "estimated" if by_cohort.all() else "partial"
+        for subgroup, value, part in _parts(observed, subgroups):
+            for name, estimator in estimators.items():
+                for outcome in outcomes:
+                    base = {"outcome": outcome, "horizon_months": int(horizon),
+                            "estimator": name, "subgroup": subgroup, "subgroup_value": value,
+                            "confidence_level": confidence_level, **counts}
+                    rows.append({**base, **_estimate(part, outcome, estimator, status,
+                                                     min_treated)})
+    return pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+
+
+def _parts(observed: pd.DataFrame, subgroups: list[str]):
+    """("all", "all", data), then (subgroup, value, rows of sets whose participant has it)."""
+    yield "all", "all", observed
+    for subgroup in subgroups:
+        values = set_values(observed, subgroup)
+        for value in sorted(values.dropna().unique(), key=str):
+            yield subgroup, str(value), observed.loc[values == value]
+
+
+def _estimate(part: pd.DataFrame, outcome: str, estimator: Estimator, status: str,
+              min_treated: int) -> dict:
+    n_treated = int(part["treated"].astype(bool).sum()) if len(part) else 0
+    empty = {"estimate": np.nan, "std_error": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+             "p_value": np.nan, "n_t": n_treated, "n_c": int(len(part) - n_treated),
+             "mean_treated": np.nan, "mean_control": np.nan}
+    if n_treated == 0:
+        return {**empty, "status": "not_observable"}
+    if n_treated < min_treated:
+        return {**empty, "status": "too_few"}
+    result = estimator(part, outcome)
+    return {
+        "status": status,
+        "estimate": result.estimate,
+        "std_error": result.std_error,
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "p_value": result.p_value,
+        "n_t": result.n_treated,
+        "n_c": result.n_control,
+        "mean_treated": result.mean_treated,
+        "mean_control": result.mean_control,
+    }
+
+
+def attach_subgroups(frame: pd.DataFrame, baseline: pd.DataFrame,
+                     subgroups: Iterable[str]) -> pd.DataFrame:
+    """Add the subgroup characteristics from the baseline (by person and cohort) to ``frame``.
+
+    Raises
+    ------
+    ValueError
+        If a subgroup is neither in ``frame`` nor in ``baseline`` (names it and what exists).
+    """
+    wanted = [s for s in subgroups if s not in frame.columns]
+    missing = [s for s in wanted if s not in baseline.columns]
+    if missing:
+        raise ValueError(
+            f"estimation.subgroups {missing} are not baseline characteristics; choose from "
+            f"{sorted(c for c in baseline.columns if c not in ('pid', 'treated'))}"
+        )
+    columns = baseline[["pid", "cohort", *wanted]]
+    return frame.merge(columns, on=["pid", "cohort"], how="left", validate="m:1")
+
+
+def matched_estimators(confidence_level: float = 0.95) -> dict[str, Estimator]:
+    """The estimators run on matched data: the weighted difference in means with standard
+    errors clustered on matched sets."""
+
+    def matched_difference(data: pd.DataFrame, outcome: str) -> EffectEstimate:
+        return att(data, "treated", outcome, weights="weights", cluster="subclass",
+                   confidence_level=confidence_level)
+
+    return {"matched_difference": matched_difference}
+
+
+def headline(effects: pd.DataFrame, horizon_months: int,
+             estimator: str = "matched_difference") -> pd.DataFrame:
+    """The rows of the effects table the summary leads with: everyone, one horizon."""
+    chosen = (effects["subgroup"] == "all") & (effects["estimator"] == estimator) & (
+        effects["horizon_months"] == horizon_months)
+    return effects.loc[chosen].reset_index(drop=True)

@@ -1,0 +1,92 @@
+"""The effects table: subgroups by the participant of each matched set, honest statuses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.effects import att
+from pipeline.effects.table import (
+    attach_subgroups,
+    effects_table,
+    headline,
+    matched_estimators,
+    set_values,
+)
+
+
+def matched_frame(n_sets: int = 40, seed: int = 3) -> pd.DataFrame:
+    """1:2 matched sets in two cohorts; controls' own sex differs from their participant's."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(n_sets):
+        cohort = "2021-03" if s % 2 == 0 else "2021-09"
+        female = bool(s % 4 < 2)
+        for member in range(3):
+            treated = member == 0
+            rows.append({
+                "pid": f"p{s}-{member}", "cohort": cohort, "subclass": s,
+                "treated": int(treated), "weights": 1.0 if treated else 0.5,
+                "female_self": female if treated else not female,
+                "employed": float(rng.random() < (0.6 if treated else 0.45)),
+                "observed": True,
+            })
+    frame = pd.DataFrame(rows)
+    return frame.assign(female=set_values(frame.rename(columns={"female_self": "x"}), "x"))
+
+
+def test_set_values_broadcasts_the_participants_value_to_the_whole_set():
+    frame = matched_frame()
+    values = set_values(frame, "female_self")
+    treated = frame[frame["treated"] == 1].set_index("subclass")["female_self"]
+    assert (values.to_numpy() == treated.loc[frame["subclass"]].to_numpy()).all()
+    assert (values != frame["female_self"])[frame["treated"] == 0].all()
+    two = pd.concat([frame.iloc[:3], frame.iloc[:1].assign(pid="again")])
+    with pytest.raises(ValueError, match="more than one treated"):
+        set_values(two, "female_self")
+
+
+def test_all_row_equals_att_and_subgroups_split_whole_sets():
+    frame = matched_frame()
+    table = effects_table({12: frame}, matched_estimators(), outcomes=["employed"],
+                          subgroups=["female"], min_treated=5)
+    everyone = table.query("subgroup == 'all'").iloc[0]
+    direct = att(frame, "treated", "employed", weights="weights", cluster="subclass")
+    assert everyone["estimate"] == pytest.approx(direct.estimate)
+    assert everyone["std_error"] == pytest.approx(direct.std_error)
+    assert everyone["status"] == "estimated"
+    parts = table.query("subgroup == 'female'").set_index("subgroup_value")
+    assert list(parts.index) == ["False", "True"]
+    assert parts["n_t"].sum() == everyone["n_t"] and parts["n_c"].sum() == everyone["n_c"]
+    women = frame[frame["female"]]
+    assert parts.loc["True", "estimate"] == pytest.approx(
+        att(women, "treated", "employed", weights="weights", cluster="subclass").estimate)
+
+
+def test_partial_not_observable_and_too_few_are_said_not_hidden():
+    frame = matched_frame()
+    late = frame["cohort"] == "2021-09"
+    partial = frame.assign(observed=~late)
+    nothing = frame.assign(observed=False)
+    table = effects_table({12: frame, 24: partial, 36: nothing}, matched_estimators(),
+                          outcomes=["employed"], subgroups=["female"], min_treated=15)
+    everyone = table.query("subgroup == 'all'").set_index("horizon_months")
+    assert list(everyone["status"]) == ["estimated", "partial", "not_observable"]
+    assert everyone.loc[24, "n_t"] == 20 and everyone.loc[24, "cohorts_not_observable"] == 1
+    assert np.isnan(everyone.loc[36, "estimate"])
+    small = table.query("subgroup == 'female' and horizon_months == 24")
+    assert set(small["status"]) == {"too_few"} and small["estimate"].isna().all()
+    assert list(table.columns[:6]) == [
+        "outcome", "horizon_months", "estimator", "subgroup", "subgroup_value", "status",
+    ]
+    assert len(headline(table, 24)) == 1
+
+
+def test_subgroups_come_from_the_baseline_and_unknown_ones_are_named():
+    frame = matched_frame().drop(columns="female")
+    baseline = frame[["pid", "cohort"]].assign(region_of_birth="Syria", treated=0)
+    joined = attach_subgroups(frame, baseline, ["region_of_birth", "cohort"])
+    assert (joined["region_of_birth"] == "Syria").all() and len(joined) == len(frame)
+    with pytest.raises(ValueError, match=r"\['city'\] are not baseline characteristics"):
+        attach_subgroups(frame, baseline, ["city"])
