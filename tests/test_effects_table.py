@@ -50,7 +50,7 @@ def test_set_values_broadcasts_the_participants_value_to_the_whole_set():
 def test_all_row_equals_att_and_subgroups_split_whole_sets():
     frame = matched_frame()
     table = effects_table({12: frame}, matched_estimators(), outcomes=["employed"],
-                          subgroups=["female"], min_treated=5)
+                          subgroups=["female", "cohort"], min_treated=5)
     everyone = table.query("subgroup == 'all'").iloc[0]
     direct = att(frame, "treated", "employed", weights="weights", cluster="subclass")
     assert everyone["estimate"] == pytest.approx(direct.estimate)
@@ -59,6 +59,9 @@ def test_all_row_equals_att_and_subgroups_split_whole_sets():
     parts = table.query("subgroup == 'female'").set_index("subgroup_value")
     assert list(parts.index) == ["False", "True"]
     assert parts["n_t"].sum() == everyone["n_t"] and parts["n_c"].sum() == everyone["n_c"]
+    cohorts = table.query("subgroup == 'cohort'")
+    assert list(cohorts["subgroup_value"]) == ["2021-03", "2021-09"]
+    assert cohorts["n_t"].sum() == everyone["n_t"]
     women = frame[frame["female"]]
     assert parts.loc["True", "estimate"] == pytest.approx(
         att(women, "treated", "employed", weights="weights", cluster="subclass").estimate)

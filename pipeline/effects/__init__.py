@@ -1,6 +1,7 @@
 """Effect estimators and their results objects (numbers only; formatting lives in report)."""
 
-from .att import att
+from .att import METHODS, att
+from .config import ATTConfig
 from .result import EffectEstimate
 
-__all__ = ["EffectEstimate", "att"]
+__all__ = ["METHODS", "ATTConfig", "EffectEstimate", "att"]

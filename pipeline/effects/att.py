@@ -1,137 +1,158 @@
-"""Average treatment effect on the treated (ATT) from matched data."""
+"""Average treatment effect on the treated (ATT): one entry point, five estimators."""
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable, Sequence
+
 import pandas as pd
-import statsmodels.api as sm
 
+from .abadie_imbens import abadie_imbens
+from .checks import Sample, prepare_sample
+from .config import METHOD_DEFAULT, METHODS, ATTConfig
+from .inference import Fit, interval
+from .regression import matched_difference, matched_regression
 from .result import EffectEstimate
+from .weighting import aipw, ipw
 
-METHODS = ("matched_difference",)
+__all__ = ["METHODS", "att"]
 
-
-def _check_column(data: pd.DataFrame, column: str, role: str, hint: str = "") -> None:
-    if column not in data.columns:
-        raise ValueError(f"{role} column {column!r} is not in the data")
-    n_missing = int(data[column].isna().sum())
-    if n_missing:
-        raise ValueError(
-            f"{role} column {column!r} has {n_missing} missing value(s); drop or handle them "
-            f"explicitly before estimating{hint}"
-        )
+ESTIMATORS: dict[str, Callable[[Sample, ATTConfig], Fit]] = {
+    "matched_difference": matched_difference,
+    "regression": matched_regression,
+    "abadie_imbens": abadie_imbens,
+    "ipw": ipw,
+    "aipw": aipw,
+}
 
 
 def att(
     data: pd.DataFrame,
     treatment: str,
     outcome: str,
+    covariates: str | Sequence[str] | None = None,
     *,
-    weights: str | None = "weights",
-    cluster: str | None = "subclass",
-    confidence_level: float = 0.95,
     method: str = "matched_difference",
+    weights: str | None = METHOD_DEFAULT,
+    cluster: str | None = METHOD_DEFAULT,
+    confidence_level: float = 0.95,
+    ratio: int | None = None,
+    metric: str | None = None,
+    variance_matches: int | None = None,
 ) -> EffectEstimate:
-    """Estimate the ATT from matched data (e.g. :meth:`MatchResult.matched_data`).
+    """Estimate the average treatment effect on the treated (ATT).
 
-    ``method="matched_difference"``: the weighted difference in mean outcome between treated
-    and control units, computed as the slope of a weighted least squares regression of the
-    outcome on an intercept and the treatment indicator. Standard errors are cluster-robust
-    (CR1: statsmodels ``cov_type="cluster"``, small-sample factor
-    ``G/(G-1) * (N-1)/(N-K)``) on ``cluster`` (the matched set) when given, else
-    heteroskedasticity-robust HC1. Intervals and p-values use the t distribution with
-    ``G - 1`` degrees of freedom (clustered) or ``N - 2`` (HC1).
+    Two methods take matched data (e.g. :meth:`MatchResult.matched_data`, with ``weights``
+    and ``subclass`` columns); three take the whole sample and adjust for ``covariates``
+    themselves.
+
+    ``"matched_difference"`` (default)
+        Weighted difference in mean outcome between treated and matched controls: the slope
+        of a weighted least squares (WLS) regression of the outcome on an intercept and the
+        treatment indicator. Standard errors are cluster-robust (CR1: statsmodels
+        ``cov_type="cluster"``, factor ``G/(G-1) * (N-1)/(N-K)``) on ``cluster`` (the matched
+        set) when given, else HC1. Intervals and p-values use the t distribution with
+        ``G - 1`` degrees of freedom (clustered) or ``N - K`` (HC1).
+    ``"regression"``
+        The same WLS with the covariate terms added (regression adjustment on the matched
+        sample) and the same standard errors. Without covariates it equals
+        ``"matched_difference"``.
+    ``"abadie_imbens"``
+        Nearest-neighbour matching on the covariates with replacement, ``ratio`` matches
+        per treated unit (ties kept), distance ``metric``, and the Abadie-Imbens (2006)
+        standard error, as R's ``Matching::Match(Y, Tr, X, estimand = "ATT", M = ratio,
+        Weight = 1 or 2, Var.calc = variance_matches)``; normal intervals. See
+        :mod:`pipeline.effects.abadie_imbens`.
+    ``"ipw"``
+        Inverse probability weighting: controls weighted by the odds ``e / (1 - e)`` of a
+        logit propensity score on the covariates, weights normalised within each group.
+        Standard errors from M-estimation that accounts for the estimated score; normal
+        intervals. See :mod:`pipeline.effects.weighting`.
+    ``"aipw"``
+        Doubly robust augmented IPW (Sant'Anna and Zhao 2020): IPW of the residuals of a
+        linear outcome model fitted on the controls; consistent if either model is right.
+        Influence-function (M-estimation) standard errors; normal intervals.
 
     Parameters
     ----------
-    data:
-        One row per unit. Rows with zero weight are ignored; missing outcomes, weights or
-        clusters raise ValueError (drop them explicitly first if that is intended).
-    treatment:
+    data : DataFrame
+        One row per unit. Missing values in any column used raise ValueError (drop them
+        explicitly first if that is intended).
+    treatment : str
         Treatment indicator column (boolean or 0/1).
-    outcome:
-        Outcome column.
-    weights:
-        Matching weights column, or None for equal weights.
-    cluster:
-        Matched-set id column, or None for HC1. After matching with replacement ``subclass``
-        is missing: pass ``cluster=None`` or a unit id.
-    confidence_level:
+    outcome : str
+        Outcome column (numeric).
+    covariates : str or sequence of str, optional
+        Covariate columns: numeric, boolean or categorical (object, string or category
+        dtype, dummy-coded with the first level dropped). Required by ``"abadie_imbens"``,
+        ``"ipw"`` and ``"aipw"``; optional for ``"regression"``; not allowed for
+        ``"matched_difference"``.
+    method : str
+        One of ``"matched_difference"``, ``"regression"``, ``"abadie_imbens"``, ``"ipw"``,
+        ``"aipw"``.
+    weights : str or None
+        Matching weights column, or None for equal weights. Matched-data methods only
+        (default ``"weights"``); rows with zero weight are ignored.
+    cluster : str or None
+        Matched-set id column, or None for HC1. Matched-data methods only (default
+        ``"subclass"``). After matching with replacement ``subclass`` is missing: pass
+        ``cluster=None`` or a unit id.
+    confidence_level : float
         Coverage of the interval, strictly between 0 and 1.
-    method:
-        Only ``"matched_difference"`` for now.
+    ratio : int, optional
+        ``"abadie_imbens"`` only: matches per treated unit (default 1).
+    metric : str, optional
+        ``"abadie_imbens"`` only: ``"inverse_variance"`` (default; squared differences
+        scaled by each covariate's variance, R Matching's ``Weight = 1``) or
+        ``"mahalanobis"`` (``Weight = 2``).
+    variance_matches : int, optional
+        ``"abadie_imbens"`` only: number of nearest other controls used to estimate each
+        control's conditional outcome variance (default 2, heteroskedasticity-robust;
+        R Matching's ``Var.calc``). 0 assumes a homoskedastic outcome, as ``Match``'s
+        default ``Var.calc = 0``.
+
+    Returns
+    -------
+    EffectEstimate
+        Estimate, standard error, interval, p-value, group sizes and the configuration.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method or an option the method does not use, and for bad data:
+        absent columns or missing values (named), a treatment that is not 0/1, collinear
+        covariates (named), too few treated or control units, or no overlap (estimated
+        propensity scores at 1).
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
-    if not (isinstance(confidence_level, (int, float)) and 0 < confidence_level < 1):
-        raise ValueError(f"confidence_level must be between 0 and 1, got {confidence_level!r}")
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    _check_column(data, treatment, "treatment")
-    _check_column(data, outcome, "outcome")
-    if weights is not None:
-        _check_column(data, weights, "weights")
-    if cluster is not None:
-        _check_column(
-            data,
-            cluster,
-            "cluster",
-            hint=" (after matching with replacement there is no subclass: use cluster=None "
-            "or a unit id)",
-        )
-
-    t_values = data[treatment]
-    if pd.api.types.is_bool_dtype(t_values.dtype):
-        t = t_values.to_numpy(dtype=float)
-    elif pd.api.types.is_numeric_dtype(t_values.dtype) and t_values.isin([0, 1]).all():
-        t = t_values.to_numpy(dtype=float)
-    else:
-        raise ValueError(f"treatment column {treatment!r} must be boolean or 0/1")
-    if not pd.api.types.is_numeric_dtype(data[outcome].dtype):
-        raise ValueError(f"outcome column {outcome!r} must be numeric, got {data[outcome].dtype}")
-    y = data[outcome].to_numpy(dtype=float)
-    w = np.ones(len(data)) if weights is None else data[weights].to_numpy(dtype=float)
-    if (w < 0).any() or not np.isfinite(w).all():
-        raise ValueError(f"weights column {weights!r} must be finite and non-negative")
-    if not np.isfinite(y).all():
-        raise ValueError(f"outcome column {outcome!r} has infinite values")
-
-    keep = w > 0
-    t, y, w = t[keep], y[keep], w[keep]
-    n_treated, n_control = int((t == 1).sum()), int((t == 0).sum())
-    if n_treated == 0 or n_control == 0:
-        raise ValueError("need treated and control rows with positive weight")
-
-    exog = np.column_stack([np.ones_like(t), t])
-    model = sm.WLS(y, exog, weights=w)
-    alpha = 1.0 - confidence_level
-    if cluster is not None:
-        groups = pd.factorize(data.loc[keep, cluster])[0]
-        n_clusters = int(groups.max()) + 1
-        if n_clusters < 2:
-            raise ValueError(f"cluster column {cluster!r} needs at least two clusters")
-        fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
-        cov_type, df = "cluster", float(n_clusters - 1)
-    else:
-        n_clusters = None
-        fit = model.fit(cov_type="HC1", use_t=True)
-        cov_type, df = "HC1", float(fit.df_resid)
-    low, high = fit.conf_int(alpha=alpha)[1]
+    config = ATTConfig.build(
+        method,
+        covariates,
+        weights=weights,
+        cluster=cluster,
+        confidence_level=confidence_level,
+        ratio=ratio,
+        metric=metric,
+        variance_matches=variance_matches,
+    )
+    sample = prepare_sample(data, treatment, outcome, config)
+    fit = ESTIMATORS[config.method](sample, config)
+    low, high, p_value = interval(fit.estimate, fit.std_error, config.confidence_level, fit.df)
     return EffectEstimate(
-        estimate=float(fit.params[1]),
-        std_error=float(fit.bse[1]),
+        estimate=fit.estimate,
+        std_error=fit.std_error,
         ci_low=float(low),
         ci_high=float(high),
-        p_value=float(fit.pvalues[1]),
-        n_treated=n_treated,
-        n_control=n_control,
-        method=method,
+        p_value=p_value,
+        n_treated=fit.n_treated,
+        n_control=fit.n_control,
+        method=config.method,
         outcome=outcome,
-        confidence_level=float(confidence_level),
-        cov_type=cov_type,
-        cluster=cluster,
-        n_clusters=n_clusters,
-        df=df,
-        mean_treated=float(fit.params[0] + fit.params[1]),
-        mean_control=float(fit.params[0]),
+        confidence_level=float(config.confidence_level),
+        cov_type=fit.cov_type,
+        cluster=config.cluster,
+        n_clusters=fit.n_clusters,
+        df=fit.df,
+        mean_treated=fit.mean_treated,
+        mean_control=fit.mean_control,
+        se_method=fit.se_method,
+        config=config,
     )

@@ -53,6 +53,8 @@ def set_values(data: pd.DataFrame, column: str, *, treatment: str = "treated",
         Aligned to ``data``; missing for sets without a treated member.
     """
     keys = list(matched_set)
+    if column in keys:  # shared by every member of a set already
+        return data[column].rename(column)
     treated = data.loc[data[treatment].astype(bool), [*keys, column]]
     if treated.duplicated(keys).any():
         raise ValueError(
