@@ -338,10 +338,10 @@ def test_summary_html_and_love_plot():
 # --- input validation ------------------------------------------------------------------------
 def test_bad_method_lists_allowed_values():
     data = simulate(100, seed=12)
-    with pytest.raises(ValueError, match=r"method must be one of \['nearest'\]"):
+    with pytest.raises(ValueError, match=r"method must be one of \['nearest', 'cem'\]"):
         match(data, "t", ["x1"], method="optimal")
-    with pytest.raises(ValueError, match=r"distance must be one of \['logit'\]"):
-        match(data, "t", ["x1"], distance="mahalanobis")
+    with pytest.raises(ValueError, match=r"distance must be one of \['logit', 'mahalanobis'\]"):
+        match(data, "t", ["x1"], distance="probit")
 
 
 def test_missing_column_is_named():

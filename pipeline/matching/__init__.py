@@ -3,6 +3,10 @@
 >>> result = match(df, "treated", ["age", "sex"], caliper=0.2, exact=["cohort"])
 >>> matched = result.matched_data()   # rows + distance, weights, subclass
 >>> result.balance()                  # SMD, variance ratio, eCDF before/after
+
+Besides propensity-score nearest neighbour (the default), ``distance="mahalanobis"`` matches on
+the Mahalanobis distance (caliper per covariate, e.g. ``caliper={"age": 0.5}``) and
+``method="cem"`` does coarsened exact matching (e.g. ``cutpoints={"age": 5}``).
 """
 
 from .api import BalanceWarning, match

@@ -53,14 +53,18 @@ def weighted_var(x: np.ndarray, w: np.ndarray, binary: bool) -> float:
     return float(np.dot(wn, (x - m) ** 2) / denom)
 
 
-def ecdf_diffs(x: np.ndarray, treated: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Mean and max absolute difference of the weighted eCDFs over the distinct values of x."""
+def ecdf_diffs(
+    x: np.ndarray, treated: np.ndarray, w: np.ndarray, order: np.ndarray
+) -> tuple[float, float]:
+    """Mean and max absolute difference of the weighted eCDFs over the distinct values of x.
+
+    ``order`` sorts ``x`` (computed once per variable, shared before and after matching).
+    """
     w1 = np.where(treated, w, 0.0)
     w0 = np.where(treated, 0.0, w)
     s1, s0 = w1.sum(), w0.sum()
     if s1 <= 0 or s0 <= 0:
         return np.nan, np.nan
-    order = np.argsort(x, kind="stable")
     xs = x[order]
     diff = np.cumsum(w1[order] / s1 - w0[order] / s0)
     last_of_run = np.append(xs[1:] != xs[:-1], True)
@@ -80,8 +84,14 @@ def smd_denominator(x: np.ndarray, treated: np.ndarray, binary: bool) -> float:
 
 
 def variable_stats(
-    x: np.ndarray, treated: np.ndarray, w: np.ndarray, denominator: float, binary: bool
+    x: np.ndarray,
+    treated: np.ndarray,
+    w: np.ndarray,
+    denominator: float,
+    binary: bool,
+    order: np.ndarray | None,
 ) -> dict[str, float]:
+    """Weighted statistics of one variable (``order`` sorts ``x``; None for binary ones)."""
     m1 = weighted_mean(x[treated], w[treated])
     m0 = weighted_mean(x[~treated], w[~treated])
     diff = m1 - m0
@@ -98,7 +108,7 @@ def variable_stats(
         var_t = weighted_var(x[treated], w[treated], False)
         var_c = weighted_var(x[~treated], w[~treated], False)
         var_ratio = var_t / var_c if var_c > 0 else np.nan
-        ecdf_mean, ecdf_max = ecdf_diffs(x, treated, w)
+        ecdf_mean, ecdf_max = ecdf_diffs(x, treated, w, order)
     return {
         "mean_treated": m1,
         "mean_control": m0,
@@ -110,7 +120,10 @@ def variable_stats(
 
 
 def balance_table(
-    terms: pd.DataFrame, treated: np.ndarray, weights: np.ndarray, distance: np.ndarray
+    terms: pd.DataFrame,
+    treated: np.ndarray,
+    weights: np.ndarray,
+    distance: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Balance of ``distance`` and each column of ``terms`` before and after matching.
 
@@ -124,7 +137,8 @@ def balance_table(
     weights:
         Matching weights, full sample (0 for unmatched units).
     distance:
-        Propensity score, full sample; reported in the first row, named ``"distance"``.
+        Propensity score, full sample; reported in the first row, named ``"distance"``. None
+        when the matching used no score (Mahalanobis, CEM): there is no such row then.
 
     Returns
     -------
@@ -136,15 +150,18 @@ def balance_table(
     ones = np.ones(len(treated))
     w = np.asarray(weights, dtype=float)
     rows = []
-    columns = [("distance", np.asarray(distance, dtype=float), "distance")]
+    columns = []
+    if distance is not None:
+        columns.append(("distance", np.asarray(distance, dtype=float), "distance"))
     for name in terms.columns:
         x = terms[name].to_numpy(dtype=float)
         columns.append((name, x, "binary" if is_binary(x) else "continuous"))
     for name, x, kind in columns:
         binary = kind == "binary"
         denominator = smd_denominator(x, treated, binary)
-        before = variable_stats(x, treated, ones, denominator, binary)
-        after = variable_stats(x, treated, w, denominator, binary)
+        order = None if binary else np.argsort(x, kind="stable")
+        before = variable_stats(x, treated, ones, denominator, binary, order)
+        after = variable_stats(x, treated, w, denominator, binary, order)
         row = {"variable": name, "type": kind}
         row.update({f"{k}_before": v for k, v in before.items()})
         row.update({f"{k}_after": v for k, v in after.items()})
