@@ -13,11 +13,12 @@ from pipeline.effects.table import (
     headline,
     matched_estimators,
     set_values,
+    within_subgroup,
 )
 
 
 def matched_frame(n_sets: int = 40, seed: int = 3) -> pd.DataFrame:
-    """1:2 matched sets in two cohorts; controls' own sex differs from their participant's."""
+    """1:2 matched sets in two cohorts: one comparison of the participant's sex, one not."""
     rng = np.random.default_rng(seed)
     rows = []
     for s in range(n_sets):
@@ -28,26 +29,25 @@ def matched_frame(n_sets: int = 40, seed: int = 3) -> pd.DataFrame:
             rows.append({
                 "pid": f"p{s}-{member}", "cohort": cohort, "subclass": s,
                 "treated": int(treated), "weights": 1.0 if treated else 0.5,
-                "female_self": female if treated else not female,
+                "female": female if member < 2 else not female,
                 "employed": float(rng.random() < (0.6 if treated else 0.45)),
                 "observed": True,
             })
-    frame = pd.DataFrame(rows)
-    return frame.assign(female=set_values(frame.rename(columns={"female_self": "x"}), "x"))
+    return pd.DataFrame(rows)
 
 
 def test_set_values_broadcasts_the_participants_value_to_the_whole_set():
     frame = matched_frame()
-    values = set_values(frame, "female_self")
-    treated = frame[frame["treated"] == 1].set_index("subclass")["female_self"]
+    values = set_values(frame, "female")
+    treated = frame[frame["treated"] == 1].set_index("subclass")["female"]
     assert (values.to_numpy() == treated.loc[frame["subclass"]].to_numpy()).all()
-    assert (values != frame["female_self"])[frame["treated"] == 0].all()
+    assert (values != frame["female"]).sum() == 40  # the opposite-sex comparisons
     two = pd.concat([frame.iloc[:3], frame.iloc[:1].assign(pid="again")])
     with pytest.raises(ValueError, match="more than one treated"):
-        set_values(two, "female_self")
+        set_values(two, "female")
 
 
-def test_all_row_equals_att_and_subgroups_split_whole_sets():
+def test_all_row_equals_att_and_subgroups_compare_like_with_like():
     frame = matched_frame()
     table = effects_table({12: frame}, matched_estimators(), outcomes=["employed"],
                           subgroups=["female", "cohort"], min_treated=5)
@@ -58,13 +58,25 @@ def test_all_row_equals_att_and_subgroups_split_whole_sets():
     assert everyone["status"] == "estimated"
     parts = table.query("subgroup == 'female'").set_index("subgroup_value")
     assert list(parts.index) == ["False", "True"]
-    assert parts["n_t"].sum() == everyone["n_t"] and parts["n_c"].sum() == everyone["n_c"]
+    assert parts["n_t"].sum() == everyone["n_t"] and parts["n_c"].sum() == 40
+    # women: each participant with her female comparison only, who takes the set's weight
+    women = frame[frame["female"] & (frame["subclass"] % 4 < 2)].copy()
+    women.loc[women["treated"] == 0, "weights"] = 1.0
+    expected = att(women, "treated", "employed", weights="weights", cluster="subclass")
+    assert parts.loc["True", "estimate"] == pytest.approx(expected.estimate)
+    assert parts.loc["True", "std_error"] == pytest.approx(expected.std_error)
     cohorts = table.query("subgroup == 'cohort'")
     assert list(cohorts["subgroup_value"]) == ["2021-03", "2021-09"]
-    assert cohorts["n_t"].sum() == everyone["n_t"]
-    women = frame[frame["female"]]
-    assert parts.loc["True", "estimate"] == pytest.approx(
-        att(women, "treated", "employed", weights="weights", cluster="subclass").estimate)
+    assert cohorts["n_t"].sum() == everyone["n_t"] and cohorts["n_c"].sum() == everyone["n_c"]
+
+
+def test_a_set_without_a_comparison_of_the_subgroup_drops_out():
+    frame = matched_frame()
+    lonely = (frame["subclass"] == 0) & (frame["treated"] == 0)
+    frame.loc[lonely, "female"] = False  # set 0: a woman with two male comparisons
+    part = within_subgroup(frame, "female", True, set_values(frame, "female"))
+    assert 0 not in set(part["subclass"]) and set(part["subclass"]) == {
+        s for s in range(40) if s % 4 < 2 and s != 0}
 
 
 def test_partial_not_observable_and_too_few_are_said_not_hidden():

@@ -2,8 +2,10 @@
 
 Rules that keep the table honest:
 
-* a matched set (``subclass``) belongs to the subgroup of its *treated* member: the comparison
-  people count where their participant counts, whatever their own sex or city;
+* a matched set (``subclass``) belongs to the subgroup of its *treated* member, and within a
+  subgroup only the comparisons who share the characteristic are kept (they take over the
+  set's comparison weight): matching balances sex over everyone, not among women, so a
+  woman's comparisons may be men (:func:`within_subgroup`);
 * a horizon some cohorts have not reached yet is estimated on the cohorts that reached it and
   says so (``status = "partial"``, ``cohorts_observed`` / ``cohorts_not_observable``); a horizon
   no cohort reached is a row with ``status = "not_observable"`` and no number, never a silent
@@ -119,12 +121,55 @@ def effects_table(
 
 
 def _parts(observed: pd.DataFrame, subgroups: list[str]):
-    """("all", "all", data), then (subgroup, value, rows of sets whose participant has it)."""
+    """("all", "all", data), then (subgroup, value, like-with-like rows of that subgroup)."""
     yield "all", "all", observed
     for subgroup in subgroups:
         values = set_values(observed, subgroup)
         for value in sorted(values.dropna().unique(), key=str):
-            yield subgroup, str(value), observed.loc[values == value]
+            yield subgroup, str(value), within_subgroup(observed, subgroup, value, values)
+
+
+def within_subgroup(data: pd.DataFrame, column: str, value, set_value: pd.Series,
+                    *, matched_set: Iterable[str] = ("cohort", "subclass")) -> pd.DataFrame:
+    """Matched sets whose participant has ``value``, keeping only the comparisons who have it too.
+
+    Matching balances a characteristic over the whole sample, not within its subgroups: the
+    comparisons of a woman may be men. A subgroup effect compares like with like, so other
+    comparisons are dropped and the remaining ones of a set take over its comparison weight;
+    a set left without comparisons drops out (and its participant with it).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Matched rows with ``treated``, ``weights`` and the matched-set keys.
+    column : str
+        The subgroup characteristic.
+    value : object
+        The subgroup.
+    set_value : Series
+        The participant's value for every row (:func:`set_values`).
+    matched_set : iterable of str
+        Columns identifying a matched set.
+
+    Returns
+    -------
+    DataFrame
+        The subgroup's rows with comparison weights rescaled within each set.
+    """
+    keys = list(matched_set)
+    treated = data["treated"].astype(bool)
+    rows = data.loc[(set_value == value) & (treated | (data[column] == value))]
+    if column in keys:
+        return rows
+    controls = ~rows["treated"].astype(bool)
+    all_controls = data.loc[(set_value == value) & ~treated]
+    total = all_controls.groupby(keys)["weights"].sum()
+    kept = rows.loc[controls].groupby(keys)["weights"].sum()
+    scale = (total / kept).reindex(pd.MultiIndex.from_frame(rows.loc[controls, keys]))
+    rows = rows.copy()
+    rows.loc[controls, "weights"] = rows.loc[controls, "weights"].to_numpy() * scale.to_numpy()
+    with_controls = pd.MultiIndex.from_frame(rows[keys]).isin(kept.index)
+    return rows.loc[with_controls]
 
 
 def _estimate(part: pd.DataFrame, outcome: str, estimator: Estimator, status: str,
