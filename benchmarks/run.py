@@ -1,5 +1,6 @@
 """Benchmarks: wall time and peak memory of `make report` on the demo world, of cleaning
-100,000 survey responses spread over ten SPSS exports, and of generating a national-scale
+100,000 survey responses spread over ten SPSS exports, of matching 5,000 treated against
+500,000 controls (propensity score and Mahalanobis), and of generating a national-scale
 (1,000,000-person) world.
 
 Run with ``make bench`` (``BENCH_REPEATS=5 make bench`` for more repeats). Each measurement is
@@ -115,6 +116,17 @@ def bench_survey_cleaning(repeats: int, base: Path) -> dict:
     return {"clean_100k_survey_responses": summarise(runs)}
 
 
+def bench_matching() -> dict:
+    """Matching 5,000 treated against 500,000 controls on 8 covariates (in this process)."""
+    from benchmarks.matching_speed import bench
+
+    timing = bench()
+    return {f"match_5000_vs_500000_{distance}": {
+        "repeats": 3, "wall_seconds_median": timing[f"{distance}_seconds"],
+        "wall_seconds_min": float("nan"), "wall_seconds_max": float("nan"),
+        "peak_rss_mib_median": float("nan")} for distance in ("logit", "mahalanobis")}
+
+
 def bench_national_world(repeats: int, base: Path, n_persons: int) -> dict:
     """Generating a national-scale synthetic world."""
     root = base / "national"
@@ -139,6 +151,7 @@ def main() -> None:
         base = Path(scratch)
         results.update(bench_demo_report(repeats, base))
         results.update(bench_survey_cleaning(repeats, base))
+        results.update(bench_matching())
         results.update(bench_national_world(repeats, base, n_persons))
     folder = ROOT / "benchmarks" / "results"
     folder.mkdir(parents=True, exist_ok=True)

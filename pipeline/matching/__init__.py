@@ -6,20 +6,24 @@
 
 Besides propensity-score nearest neighbour (the default), ``distance="mahalanobis"`` matches on
 the Mahalanobis distance (caliper per covariate, e.g. ``caliper={"age": 0.5}``) and
-``method="cem"`` does coarsened exact matching (e.g. ``cutpoints={"age": 5}``).
+``method="cem"`` does coarsened exact matching (e.g. ``cutpoints={"age": 5}``), and
+:func:`weightit` weights instead of matching (ATT odds weights or entropy balancing).
 """
 
 from .api import BalanceWarning, match
 from .balance import balance_table
 from .propensity import PropensityFit, fit_propensity
 from .result import MatchResult, MatchSpec
+from .weighting import WeightResult, weightit
 
 __all__ = [
     "BalanceWarning",
     "MatchResult",
     "MatchSpec",
     "PropensityFit",
+    "WeightResult",
     "balance_table",
     "fit_propensity",
     "match",
+    "weightit",
 ]
