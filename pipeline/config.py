@@ -158,6 +158,8 @@ class EstimationConfig(_Strict):
     subgroups: list[str] = ["female", "region_of_birth", "education_field", "municipality",
                             "cohort"]
     min_treated_subgroup: Annotated[int, Field(ge=1)] = 10  # fewer: "too few", no number
+    # a month before start at which a "placebo effect" should be nil (nobody took part yet)
+    placebo_month: Annotated[int, Field(le=-2, ge=-120)] = -18
     confidence_level: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
 
     @model_validator(mode="after")
@@ -193,6 +195,11 @@ class StudyConfig(_Strict):
 
     @model_validator(mode="after")
     def _horizon_inside_follow_up(self) -> StudyConfig:
+        if -self.estimation.placebo_month > self.design.pre_months:
+            raise ValueError(
+                f"estimation.placebo_month ({self.estimation.placebo_month}) is before "
+                f"design.pre_months ({self.design.pre_months}): that month is not kept"
+            )
         beyond = [h for h in self.estimation.horizons if h > self.design.post_months]
         if self.estimation.horizon_months > self.design.post_months or beyond:
             raise ValueError(

@@ -105,3 +105,42 @@ def test_subgroups_come_from_the_baseline_and_unknown_ones_are_named():
     assert (joined["region_of_birth"] == "Syria").all() and len(joined) == len(frame)
     with pytest.raises(ValueError, match=r"\['city'\] are not baseline characteristics"):
         attach_subgroups(frame, baseline, ["city"])
+
+
+def test_set_differences_and_robustness_of_a_positive_effect():
+    from pipeline.effects.robustness import robustness_table, set_differences
+
+    frame = matched_frame()
+    differences = set_differences(frame, "employed")
+    first = frame[frame["subclass"] == 0]
+    expected = first["employed"].iloc[0] - first["employed"].iloc[1:].mean()
+    assert len(differences) == 40 and differences[0] == pytest.approx(expected)
+    frame.loc[frame["treated"] == 1, "employed"] = 1.0  # a large effect
+    table = effects_table({12: frame}, matched_estimators(), outcomes=["employed"])
+    robust = robustness_table(headline(table, 12), frame, binary_outcomes=("employed",))
+    row = robust.iloc[0]
+    assert row["e_value"] > row["e_value_ci"] > 1 and row["critical_gamma"] > 1.5
+    assert row["n_sets"] == 40 and "times as likely" in row["e_value_sentence"]
+
+
+def test_matched_panel_gives_calendar_months_and_stacked_periods(tmp_path):
+    from pipeline.register.outcomes import matched_panel
+
+    outcomes = pd.DataFrame({
+        "pid": ["a", "a", "b", "b", "c", "c"], "cohort": ["2020-VT"] * 4 + ["2020-HT"] * 2,
+        "rel_month": [-1, 0, -1, 0, -1, 0], "employed": [0, 1, 0, 0, 0, 1],
+        "earnings": 0.0, "registered_unemployed": 0, "employed_matching": 0,
+    })
+    path = tmp_path / "outcomes.parquet"
+    outcomes.to_parquet(path)
+    matched = pd.DataFrame({"pid": ["a", "b", "c"], "cohort": ["2020-VT", "2020-VT", "2020-HT"],
+                            "treated": [True, False, True], "weights": [1.0, 1.0, 1.0],
+                            "subclass": [1, 1, 2]})
+    starts = pd.DataFrame({"cohort": ["2020-VT", "2020-HT"], "cohort_start": [24242, 24248]})
+    panel = matched_panel(path, matched, starts, "employed", (-1, 0))
+    assert list(panel["unit"]) == ["a/2020-VT", "a/2020-VT", "b/2020-VT", "b/2020-VT",
+                                   "c/2020-HT", "c/2020-HT"]
+    assert list(panel["month"]) == [24241, 24242, 24241, 24242, 24247, 24248]
+    assert panel.groupby(["rel_month", "unit"])["period"].first().nunique() == 4
+    with pytest.raises(ValueError, match="outcome must be one of"):
+        matched_panel(path, matched, starts, "salary", (-1, 0))

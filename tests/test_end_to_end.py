@@ -335,3 +335,22 @@ def test_effects_table_covers_every_horizon_and_subgroup_honestly(demo_pipeline)
     by_cohort = effects.query("subgroup == 'cohort' and outcome == 'employed' and "
                               "horizon_months == 12")
     assert by_cohort["n_t"].sum() == everyone.loc[12, "n_t"]
+
+
+def test_event_study_placebo_and_robustness_are_written_and_agree(demo_pipeline):
+    folder = demo_pipeline.processed_dir
+    effects = headline(pd.read_parquet(folder / "effects.parquet"), 12)
+    employed = effects.loc[effects["outcome"] == "employed"].iloc[0]
+    event = pd.read_parquet(folder / "event_study.parquet").set_index("relative_time")
+    # nobody is employed the month before start (eligibility), every set is observed at both
+    # months: the event-study coefficient at 12 is the matched difference in means at 12
+    assert event.loc[12, "estimate"] == pytest.approx(employed["estimate"], abs=1e-9)
+    assert event.loc[-1, "estimate"] == 0 and list(event.index[[0, -1]]) == [-24, 36]
+    facts = json.loads(manifest_path(demo_pipeline, "estimate").read_text())["facts"]
+    assert facts["pre_trend_df"] == 23 and facts["pre_trend_p_value"] > 0.01
+    placebo = pd.read_parquet(folder / "placebo.parquet").set_index("outcome")
+    assert placebo.loc["employed", "horizon_months"] == -18
+    assert placebo.loc["employed", "ci_low"] <= 0 <= placebo.loc["employed", "ci_high"]
+    robustness = pd.read_parquet(folder / "robustness.parquet").set_index("outcome")
+    assert robustness.loc["employed", "e_value"] > 1
+    assert robustness.loc["employed", "n_sets"] == employed["n_t"]

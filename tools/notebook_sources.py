@@ -293,16 +293,19 @@ subgroups: list = [  # characteristics of each matched set's participant to brea
     "female", "region_of_birth", "education_field", "municipality", "cohort",
 ]
 min_treated_subgroup: int = 10  # a subgroup with fewer participants gets no estimate
+placebo_month: int = -18  # a month before start where the "effect" should be nil
 confidence_level: float = 0.95  # level of the confidence intervals
 """),
     code("""
 import pandas as pd
 
 from pipeline.config import load_config
+from pipeline.effects import event_study
+from pipeline.effects.robustness import robustness_table
 from pipeline.effects.table import (
     attach_subgroups, effects_table, headline, matched_estimators,
 )
-from pipeline.register.outcomes import OUTCOMES, outcome_at, outcome_paths
+from pipeline.register.outcomes import OUTCOMES, matched_panel, outcome_at, outcome_paths
 from pipeline.stage import StageRun
 
 config = load_config(config_path)
@@ -337,6 +340,53 @@ effects.query("subgroup == 'all' and outcome == 'employed'")[
     ["horizon_months", "status", "estimate", "ci_low", "ci_high", "n_t", "n_c"]
 ]
 """),
+    md("""
+## How sure: placebo, E-values, Rosenbaum bounds
+
+Before start nobody has taken part, so an "effect" there points to a comparison group that
+differs in ways matching did not remove. The E-value says how strong an unmeasured factor
+would have to be to explain the headline away; the critical Gamma says how much more likely
+one of two matched people would have to be to take part, for the same purpose.
+"""),
+    code("""
+placebo = effects_table(
+    {placebo_month: outcome_at(outcomes_path, matched, placebo_month)},
+    matched_estimators(confidence_level),
+    outcomes=OUTCOMES,
+    confidence_level=confidence_level,
+)
+placebo[["outcome", "horizon_months", "estimate", "ci_low", "ci_high", "p_value"]]
+"""),
+    code("""
+at_headline = at_horizon[horizon_months]
+robustness = robustness_table(
+    headline(effects, horizon_months),
+    at_headline.loc[at_headline["observed"]],
+    binary_outcomes=("employed", "registered_unemployed", "employed_matching"),
+)
+robustness[["outcome", "estimate", "e_value", "e_value_ci", "critical_gamma"]]
+"""),
+    md("""
+## Event study
+
+Employment of participants against their matched comparisons, month by month from
+`pre_months` before to `post_months` after start, relative to the month before start: person
+effects and cohort x calendar-month effects (a stacked design: a comparison's path around
+its pseudo-start is shaped by the eligibility rules too), standard errors clustered on
+matched sets, and a joint test that the months before start show no difference.
+"""),
+    code("""
+window = (-config.design.pre_months, config.design.post_months)
+event = event_study(
+    matched_panel(outcomes_path, matched, baseline, "employed", window),
+    unit="unit", time="period", relative_time="rel_month", treated="treated",
+    outcome="employed", weights="weights", cluster="subclass", window=window,
+    confidence_level=confidence_level,
+)
+pre_trend = event.pre_trend_test()
+print(pre_trend)
+event.tidy().iloc[::6]
+"""),
     md("## Month-by-month paths around start"),
     code("""
 paths = outcome_paths(outcomes_path, matched)
@@ -344,7 +394,15 @@ paths.pivot(index="rel_month", columns="group", values="employed").iloc[::6]
 """),
     code("""
 stage.write_parquet(effects, "effects.parquet")
+stage.write_parquet(placebo, "placebo.parquet")
+stage.write_parquet(robustness, "robustness.parquet")
+stage.write_parquet(event.tidy().assign(outcome="employed"), "event_study.parquet")
 stage.write_parquet(paths, "paths.parquet")
+stage.record_facts(
+    pre_trend_statistic=float(pre_trend.statistic),
+    pre_trend_df=int(pre_trend.df),
+    pre_trend_p_value=float(pre_trend.p_value),
+)
 stage.record_rows(
     matched_rows=len(matched),
     effects_rows=len(effects),

@@ -84,3 +84,59 @@ def outcome_paths(outcomes_path: Path, matched: pd.DataFrame) -> pd.DataFrame:
         ORDER BY "group", o.rel_month
         """
     ).df()
+
+
+def matched_panel(
+    outcomes_path: Path,
+    matched: pd.DataFrame,
+    cohort_starts: pd.DataFrame,
+    outcome: str,
+    window: tuple[int, int],
+) -> pd.DataFrame:
+    """The matched sample as a long panel for an event study.
+
+    Parameters
+    ----------
+    outcomes_path : Path
+        The panel stage's ``outcomes.parquet``.
+    matched : DataFrame
+        Matched sample with ``pid, cohort, treated, weights, subclass`` (comparisons carry
+        their participant's cohort, so its start is their pseudo-start).
+    cohort_starts : DataFrame
+        ``cohort, cohort_start`` (start month index, year * 12 + month - 1), e.g. from the
+        baseline.
+    outcome : str
+        One of :data:`OUTCOMES`.
+    window : (int, int)
+        First and last month relative to start.
+
+    Returns
+    -------
+    DataFrame
+        ``unit`` (person x cohort), ``subclass, treated, weights, rel_month``, ``month`` (the
+        calendar month index), ``period`` (cohort x calendar month: the time effects of a
+        stacked event study, since a comparison's path around its pseudo-start is shaped by
+        the eligibility rules, e.g. nobody is employed the month before start) and the
+        outcome, one row per unit and month observed in the register.
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {list(OUTCOMES)}, got {outcome!r}")
+    con = _connect(matched)
+    starts = cohort_starts[["cohort", "cohort_start"]].drop_duplicates()
+    if starts["cohort"].duplicated().any():
+        raise ValueError("cohort_starts gives more than one start month for a cohort")
+    con.register("starts", starts)
+    return con.execute(
+        f"""
+        SELECT m.pid || '/' || m.cohort AS unit, m.subclass, m.treated::INTEGER AS treated,
+               m.weights, o.rel_month,
+               s.cohort_start + o.rel_month AS month,
+               dense_rank() OVER (ORDER BY m.cohort, o.rel_month) AS period,
+               o.{outcome}::DOUBLE AS {outcome}
+        FROM matched m
+        JOIN starts s ON s.cohort = m.cohort
+        JOIN {_parquet(outcomes_path)} o ON o.pid = m.pid AND o.cohort = m.cohort
+        WHERE o.rel_month BETWEEN {int(window[0])} AND {int(window[1])}
+        ORDER BY unit, o.rel_month
+        """
+    ).df()
