@@ -149,6 +149,9 @@ class MatchingConfig(_Strict):
     replace: bool = False
     caliper: Annotated[float, Field(gt=0)] | None = 0.2
     covariates: list[str] = Field(min_length=1)
+    # rows with a missing covariate: listwise (left out, counted), indicator (mean + 0/1
+    # indicator; a missing category is its own level) or refuse (stop)
+    missing_covariates: Literal["listwise", "indicator", "refuse"] = "listwise"
 
 
 class EstimationConfig(_Strict):

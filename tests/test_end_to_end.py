@@ -354,3 +354,11 @@ def test_event_study_placebo_and_robustness_are_written_and_agree(demo_pipeline)
     robustness = pd.read_parquet(folder / "robustness.parquet").set_index("outcome")
     assert robustness.loc["employed", "e_value"] > 1
     assert robustness.loc["employed", "n_sets"] == employed["n_t"]
+
+
+def test_match_stage_reports_common_support(demo_pipeline):
+    support = pd.read_parquet(demo_pipeline.processed_dir / "common_support.parquet")
+    support = support.set_index("group")
+    rows = json.loads(manifest_path(demo_pipeline, "match").read_text())["rows"]
+    assert rows["treated_off_support"] == support.loc["treated", "n_off_support"]
+    assert support.loc["treated", "n"] >= rows["treated_matched"]

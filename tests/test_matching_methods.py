@@ -487,3 +487,33 @@ def test_constant_covariates_with_mahalanobis():
     separated = data.assign(group_flag=data["t"].astype(float))  # constant within each group
     with pytest.raises(ValueError, match="no covariate varies within the treated or the control"):
         match(separated, "t", ["group_flag"], distance="mahalanobis")
+
+
+def test_common_support_counts_units_outside_the_other_groups_range():
+    from pipeline.matching.overlap import common_support
+
+    score = np.array([0.1, 0.5, 0.9, 0.2, 0.3, 0.6, 0.05])
+    treated = np.array([True, True, True, False, False, False, False])
+    table = common_support(score, treated)
+    assert table.loc["treated", "n_off_support"] == 1  # 0.9 above every control
+    assert table.loc["control", "n_off_support"] == 1  # 0.05 below every participant
+    assert table.loc["control", "score_min"] == 0.05 and table.loc["treated", "n"] == 3
+
+
+def test_match_result_reports_overlap_and_draws_it():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    rng = np.random.default_rng(5)
+    data = pd.DataFrame({"x": rng.normal(size=400)})
+    data["t"] = (rng.random(400) < 1 / (1 + np.exp(-2 * data["x"]))).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = match(data, "t", ["x"], caliper=0.2)
+    support = result.common_support()
+    assert support["n"].sum() == 400 and result.score.index.equals(data.index)
+    ax = result.overlap_plot()
+    assert len(ax.get_legend().get_texts()) == 3
+    mahalanobis = match(data, "t", ["x"], distance="mahalanobis")
+    with pytest.raises(ValueError, match="needs a propensity score"):
+        mahalanobis.common_support()

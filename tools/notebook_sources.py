@@ -220,12 +220,14 @@ ratio: int = 1  # comparison persons per participant
 replace: bool = False  # may a comparison person serve several participants?
 caliper: float = 0.2  # maximum distance, in standard deviations of the logit of the score
 covariates: list = None  # baseline covariates of the propensity-score model
+missing_covariates: str = "listwise"  # indicator, listwise or refuse
 """),
     code("""
 import pandas as pd
 
 from pipeline.config import load_config
 from pipeline.matching import match
+from pipeline.matching.missing import handle_missing
 from pipeline.stage import StageRun
 
 config = load_config(config_path)
@@ -235,21 +237,19 @@ baseline = pd.read_parquet(stage.add_input(config.processed_dir / "baseline.parq
     md("""
 ## Missing covariates
 
-Rows with a missing covariate cannot be matched; they are counted here and left out
-(listwise deletion), never dropped silently.
+Nothing is dropped or filled silently. `listwise` leaves out the rows with a missing
+covariate; `indicator` fills a missing number with the mean and adds a 0/1 indicator to the
+score model (a missing category becomes its own level); `refuse` stops. Every action is listed.
 """),
     code("""
-missing = baseline[covariates].isna()
-complete = baseline.loc[~missing.any(axis=1)]
-pd.DataFrame({
-    "rows with missing value": missing.sum(),
-    "of which participants": missing[baseline["treated"]].sum(),
-}).query("`rows with missing value` > 0")
+handled = handle_missing(baseline, covariates, rule=missing_covariates)
+complete, model_covariates = handled.data, handled.covariates
+handled.report().query("action != 'none'")
 """),
     md("## Matching"),
     code("""
 result = match(
-    complete, "treated", covariates,
+    complete, "treated", model_covariates,
     method=method, distance=distance, ratio=ratio, replace=replace, caliper=caliper,
     exact=["cohort"],
 )
@@ -258,15 +258,29 @@ result
     code("""
 result.love_plot();
 """),
+    md("""
+## Overlap
+
+Participants whose propensity score lies above every eligible non-participant's have no
+comparable person; they are counted here, before matching, with the score's range by group.
+"""),
+    code("""
+support = result.common_support()
+result.overlap_plot();
+support
+"""),
     md("## Outputs"),
     code("""
 matched = result.matched_data()[["pid", "cohort", "treated", "weights", "subclass", "distance"]]
 stage.write_parquet(matched, "matched.parquet")
 stage.write_parquet(result.balance().reset_index(), "balance.parquet")
 stage.write_parquet(result.sample_sizes().reset_index(), "match_counts.parquet")
+stage.write_parquet(support.rename_axis("group").reset_index(), "common_support.parquet")
 stage.record_rows(
+    treated_off_support=int(support.loc["treated", "n_off_support"]),
     baseline=len(baseline),
     dropped_missing_covariates=int(len(baseline) - len(complete)),
+    missing_indicators=len(model_covariates) - len(covariates),
     treated_matched=int(matched["treated"].sum()),
     treated_unmatched=int(result.n_treated_unmatched),
     controls_matched=int((~matched["treated"]).sum()),

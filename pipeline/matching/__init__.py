@@ -12,6 +12,7 @@ the Mahalanobis distance (caliper per covariate, e.g. ``caliper={"age": 0.5}``) 
 
 from .api import BalanceWarning, match
 from .balance import balance_table
+from .missing import MissingHandling, handle_missing
 from .propensity import PropensityFit, fit_propensity
 from .result import MatchResult, MatchSpec
 from .weighting import WeightResult, weightit
@@ -20,10 +21,12 @@ __all__ = [
     "BalanceWarning",
     "MatchResult",
     "MatchSpec",
+    "MissingHandling",
     "PropensityFit",
     "WeightResult",
     "balance_table",
     "fit_propensity",
+    "handle_missing",
     "match",
     "weightit",
 ]

@@ -347,5 +347,7 @@ def _result(data, spec, treated, cells, weights, subclass, score, fields) -> Mat
         n_control_no_treated_cell=no_treated,
         _matched=matched,
         _balance=balance_table(terms, treated, weights, score),
+        score=None if score is None else pd.Series(score, index=data.index, name="score"),
+        _treated=np.asarray(treated, dtype=bool),
         **fields,
     )

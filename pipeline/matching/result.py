@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .overlap import common_support, overlap_plot
+
 SMD_THRESHOLD = 0.1
 
 METHODS = ("nearest", "cem")
@@ -203,6 +205,8 @@ class MatchResult:
         ``method="cem"``: for each numeric covariate, the interior cut points used to coarsen
         it (bins are closed on the left: a value on a cut point goes to the higher bin);
         otherwise None.
+    score:
+        Propensity score of every input unit (index of the input), or None without one.
     """
 
     spec: MatchSpec
@@ -219,6 +223,8 @@ class MatchResult:
     n_control_no_treated_cell: int = 0
     covariance: pd.DataFrame | None = field(default=None, repr=False)
     cutpoints: dict[str, tuple[float, ...]] | None = None
+    score: pd.Series | None = field(default=None, repr=False)
+    _treated: np.ndarray | None = field(default=None, repr=False)
 
     # --- how it was made (MatchIt-style accessors) -------------------------------------------
     @property
@@ -419,6 +425,21 @@ class MatchResult:
             f"{self._balance.to_html(float_format=lambda v: f'{v:.4f}', na_rep='')}"
             "</div>"
         )
+
+    def common_support(self) -> pd.DataFrame:
+        """Score range by group and units outside the other group's range, before matching
+        (see :func:`pipeline.matching.overlap.common_support`)."""
+        if self.score is None:
+            raise ValueError("common support needs a propensity score (distance='logit')")
+        return common_support(self.score.to_numpy(), self._treated)
+
+    def overlap_plot(self, ax=None):
+        """Score histograms: participants, all eligible controls, matched controls."""
+        if self.score is None:
+            raise ValueError("an overlap plot needs a propensity score (distance='logit')")
+        weights = pd.Series(0.0, index=self.score.index)
+        weights.loc[self._matched.index] = self._matched["weights"].to_numpy()
+        return overlap_plot(self.score.to_numpy(), self._treated, weights.to_numpy(), ax)
 
     def love_plot(self, ax=None, *, threshold: float = SMD_THRESHOLD):
         """Absolute standardised mean differences before and after matching, one row per term.
