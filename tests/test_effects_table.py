@@ -144,3 +144,33 @@ def test_matched_panel_gives_calendar_months_and_stacked_periods(tmp_path):
     assert panel.groupby(["rel_month", "unit"])["period"].first().nunique() == 4
     with pytest.raises(ValueError, match="outcome must be one of"):
         matched_panel(path, matched, starts, "salary", (-1, 0))
+
+
+def test_specification_table_estimates_each_variant_and_says_why_one_fails(tmp_path):
+    from pipeline.effects.specifications import specification_table
+
+    rng = np.random.default_rng(11)
+    n = 600
+    baseline = pd.DataFrame({
+        "pid": [f"p{i}" for i in range(n)], "cohort": np.where(np.arange(n) % 2, "A", "B"),
+        "x": rng.normal(size=n), "employed_m6": rng.integers(0, 2, n),
+    })
+    baseline["treated"] = rng.random(n) < 1 / (1 + np.exp(2 - baseline["x"]))
+    outcomes = baseline[["pid", "cohort"]].assign(
+        rel_month=12, employed=(rng.random(n) < 0.5).astype(int), earnings=0.0,
+        registered_unemployed=0, employed_matching=0)
+    path = tmp_path / "outcomes.parquet"
+    outcomes.to_parquet(path)
+    table = specification_table(
+        baseline, path, covariates=["x", "employed_m6"],
+        match_options={"method": "nearest", "distance": "logit", "ratio": 1, "replace": False,
+                       "caliper": 0.2},
+        horizon_months=12,
+        variants={"as configured": {}, "broken": {"ratio": 0},
+                  "without labour-market history": {"covariates": ["x"]}},
+    )
+    assert list(table["specification"]) == [
+        "as configured", "broken", "without labour-market history", "regression adjustment"]
+    broken = table.set_index("specification").loc["broken"]
+    assert broken["status"] == "not_estimable" and "ratio" in broken["note"]
+    assert table.set_index("specification").loc["as configured", "n_t"] > 50

@@ -362,3 +362,16 @@ def test_match_stage_reports_common_support(demo_pipeline):
     rows = json.loads(manifest_path(demo_pipeline, "match").read_text())["rows"]
     assert rows["treated_off_support"] == support.loc["treated", "n_off_support"]
     assert support.loc["treated", "n"] >= rows["treated_matched"]
+
+
+def test_alternative_specifications_include_the_headline(demo_pipeline):
+    folder = demo_pipeline.processed_dir
+    effects = headline(pd.read_parquet(folder / "effects.parquet"), 12).set_index("outcome")
+    specs = pd.read_parquet(folder / "specifications.parquet")
+    configured = specs.query("specification == 'as configured'").set_index("outcome")
+    for outcome in ("employed", "earnings"):
+        assert configured.loc[outcome, "estimate"] == pytest.approx(
+            effects.loc[outcome, "estimate"], rel=1e-9)
+    assert {"no caliper", "1:1 matching", "without labour-market history",
+            "regression adjustment"} <= set(specs["specification"])
+    assert set(specs["status"]) == {"estimated"}

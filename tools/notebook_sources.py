@@ -316,9 +316,11 @@ import pandas as pd
 from pipeline.config import load_config
 from pipeline.effects import event_study
 from pipeline.effects.robustness import robustness_table
+from pipeline.effects.specifications import specification_table
 from pipeline.effects.table import (
     attach_subgroups, effects_table, headline, matched_estimators,
 )
+from pipeline.matching import handle_missing
 from pipeline.register.outcomes import OUTCOMES, matched_panel, outcome_at, outcome_paths
 from pipeline.stage import StageRun
 
@@ -381,6 +383,28 @@ robustness = robustness_table(
 robustness[["outcome", "estimate", "e_value", "e_value_ci", "critical_gamma"]]
 """),
     md("""
+## Alternative specifications
+
+The headline effects when the comparison group is built differently: without or with a
+tighter caliper, 1:1 or 1:5 matching, without the labour-market history (which shows what the
+history removes), and with regression adjustment on the matched sample.
+"""),
+    code("""
+handled = handle_missing(baseline, config.matching.covariates,
+                         rule=config.matching.missing_covariates)
+specifications = specification_table(
+    handled.data,
+    outcomes_path,
+    covariates=handled.covariates,
+    match_options=config.matching.model_dump(
+        include={"method", "distance", "ratio", "replace", "caliper"}),
+    horizon_months=horizon_months,
+    outcomes=("employed", "earnings"),
+    confidence_level=confidence_level,
+)
+specifications[["specification", "outcome", "estimate", "ci_low", "ci_high", "n_t", "n_c"]]
+"""),
+    md("""
 ## Event study
 
 Employment of participants against their matched comparisons, month by month from
@@ -410,6 +434,7 @@ paths.pivot(index="rel_month", columns="group", values="employed").iloc[::6]
 stage.write_parquet(effects, "effects.parquet")
 stage.write_parquet(placebo, "placebo.parquet")
 stage.write_parquet(robustness, "robustness.parquet")
+stage.write_parquet(specifications, "specifications.parquet")
 stage.write_parquet(event.tidy().assign(outcome="employed"), "event_study.parquet")
 stage.write_parquet(paths, "paths.parquet")
 stage.record_facts(
