@@ -91,7 +91,8 @@ def variable_stats(
     binary: bool,
     order: np.ndarray | None,
 ) -> dict[str, float]:
-    """Weighted statistics of one variable (``order`` sorts ``x``; None for binary ones)."""
+    """Weighted statistics of one variable (``order`` sorts ``x``; None for binary ones, and
+    for continuous ones whose eCDF statistics are not wanted)."""
     m1 = weighted_mean(x[treated], w[treated])
     m0 = weighted_mean(x[~treated], w[~treated])
     diff = m1 - m0
@@ -108,7 +109,8 @@ def variable_stats(
         var_t = weighted_var(x[treated], w[treated], False)
         var_c = weighted_var(x[~treated], w[~treated], False)
         var_ratio = var_t / var_c if var_c > 0 else np.nan
-        ecdf_mean, ecdf_max = ecdf_diffs(x, treated, w, order)
+        ecdf_mean, ecdf_max = (np.nan, np.nan) if order is None else ecdf_diffs(
+            x, treated, w, order)
     return {
         "mean_treated": m1,
         "mean_control": m0,
@@ -124,6 +126,8 @@ def balance_table(
     treated: np.ndarray,
     weights: np.ndarray,
     distance: np.ndarray | None = None,
+    *,
+    ecdf: bool = True,
 ) -> pd.DataFrame:
     """Balance of ``distance`` and each column of ``terms`` before and after matching.
 
@@ -139,6 +143,9 @@ def balance_table(
     distance:
         Propensity score, full sample; reported in the first row, named ``"distance"``. None
         when the matching used no score (Mahalanobis, CEM): there is no such row then.
+    ecdf:
+        Compute the eCDF statistics of continuous terms (a sort of every column, the costly
+        part on large samples); False leaves them NaN.
 
     Returns
     -------
@@ -159,7 +166,7 @@ def balance_table(
     for name, x, kind in columns:
         binary = kind == "binary"
         denominator = smd_denominator(x, treated, binary)
-        order = None if binary else np.argsort(x, kind="stable")
+        order = None if binary or not ecdf else np.argsort(x, kind="stable")
         before = variable_stats(x, treated, ones, denominator, binary, order)
         after = variable_stats(x, treated, w, denominator, binary, order)
         row = {"variable": name, "type": kind}

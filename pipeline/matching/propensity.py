@@ -114,11 +114,11 @@ def _logit_newton(
     """
     beta = np.zeros(exog.shape[1])
     deviance = np.inf
+    eta = np.zeros(exog.shape[0])
     for _ in range(max_iter):
-        eta = exog @ beta
         p = 1.0 / (1.0 + np.exp(-eta))
         w = p * (1.0 - p)
-        hessian = exog.T @ (exog * w[:, None])
+        hessian = (exog.T * w) @ exog
         gradient = exog.T @ (y - p)
         step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
         beta = beta + step

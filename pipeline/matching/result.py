@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .balance import balance_table
 from .overlap import common_support, overlap_plot
 
 SMD_THRESHOLD = 0.1
@@ -225,6 +226,9 @@ class MatchResult:
     cutpoints: dict[str, tuple[float, ...]] | None = None
     score: pd.Series | None = field(default=None, repr=False)
     _treated: np.ndarray | None = field(default=None, repr=False)
+    # inputs of the full balance table, computed on first use (its eCDF statistics sort every
+    # column, most of the time of a large matching); None once computed
+    _balance_inputs: tuple | None = field(default=None, repr=False)
 
     # --- how it was made (MatchIt-style accessors) -------------------------------------------
     @property
@@ -296,7 +300,7 @@ class MatchResult:
         matching have none, as in MatchIt); the others are the covariates, with categorical
         covariates expanded to one row per level. A copy is returned.
         """
-        return self._balance.copy()
+        return self._full_balance().copy()
 
     def imbalanced(self, threshold: float = SMD_THRESHOLD) -> list[str]:
         """Covariate terms whose |SMD| after matching exceeds ``threshold``."""
@@ -401,7 +405,7 @@ class MatchResult:
         ]
         lines += [
             "Balance (SMD: difference in means / SD of treated, full sample)",
-            self._balance[cols].to_string(float_format=lambda v: f"{v:.4f}"),
+            self._full_balance()[cols].to_string(float_format=lambda v: f"{v:.4f}"),
         ]
         bad = self.imbalanced()
         if bad:
@@ -422,9 +426,15 @@ class MatchResult:
             "<p>Sample sizes</p>"
             f"{self.sample_sizes().to_html()}"
             "<p>Balance (SMD: difference in means / SD of treated, full sample)</p>"
-            f"{self._balance.to_html(float_format=lambda v: f'{v:.4f}', na_rep='')}"
+            f"{self._full_balance().to_html(float_format=lambda v: f'{v:.4f}', na_rep='')}"
             "</div>"
         )
+
+    def _full_balance(self) -> pd.DataFrame:
+        if self._balance_inputs is not None:
+            object.__setattr__(self, "_balance", balance_table(*self._balance_inputs))
+            object.__setattr__(self, "_balance_inputs", None)
+        return self._balance
 
     def common_support(self) -> pd.DataFrame:
         """Score range by group and units outside the other group's range, before matching
