@@ -102,8 +102,9 @@ lint: | $(READY) ## check style (ruff) and that notebooks are committed without 
 bench: | $(READY) ## time and measure memory of `make report` and the national-scale world
 	$(PY) benchmarks/run.py
 
-validate: | $(READY) ## re-run the stages on many synthetic worlds: bias and 95% coverage
-	$(PY) benchmarks/coverage.py
+validate: | $(READY) ## bias and 95% coverage: whole pipeline on synthetic worlds, every estimator
+	$(PY) -m benchmarks.pipeline_coverage
+	$(PY) -m benchmarks.estimator_coverage
 
 lock: ## re-resolve the newest allowed versions into requirements.lock and environment.yml
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

@@ -3,8 +3,7 @@
 ``python -m benchmarks.survey_load write FOLDER`` writes the exports (deterministic, not timed);
 ``python -m benchmarks.survey_load clean FOLDER`` cleans them with the demo codebook, as the
 clean stage does, and prints the row accounting. :mod:`benchmarks.run` times the second command.
-(Run it with ``-m``: as a script, ``benchmarks/coverage.py`` would shadow the ``coverage``
-package some libraries probe for, which slows everything down.)
+(Run benchmarks with ``-m``, as the Makefile does.)
 
 The exports look like the demo's: identity numbers typed in every form (3% mistyped, some
 people answering twice, across files), consent refused now and then, Likert answers with
