@@ -1,8 +1,8 @@
 """Monte Carlo of the ATT estimators of the library: bias and 95% coverage against the truth.
 
 ``benchmarks/pipeline_coverage.py`` checks the whole pipeline over a few synthetic worlds; this
-module checks each estimator of :mod:`pipeline.matching` and :mod:`pipeline.effects` on its own, over
-many samples of a small programme-like data-generating process (DGP) whose truth is known.
+module checks each estimator of :mod:`pipeline.matching` and :mod:`pipeline.effects` on its
+own, over many samples of a small programme-like data-generating process (DGP) whose truth is known.
 ``python -m benchmarks.estimator_coverage`` runs ``COVERAGE_REPLICATIONS`` (default 200)
 samples of ``COVERAGE_N`` (default 3,000) people for every scenario, prints the table and
 writes it to ``benchmarks/results/estimator_coverage_<timestamp>.json``. A small seeded
