@@ -1,11 +1,26 @@
 """Opening register extracts in DuckDB under canonical column names, keyed by pseudonym.
 
-The extract's own column names (``Kon``, ``FodelseAr`` …) are mapped onto canonical ones from
-the study configuration, and its codes (which sex value means a woman, which job-seeker
-categories mean openly unemployed, which regions of birth mean native-born) are read from
-``data.register.codes``. Identity numbers are normalised and replaced by the study's keyed
-pseudonym before any table leaves DuckDB; raw numbers stay inside the connection and are
-dropped once the tables are built.
+An extract may be Parquet, CSV, SAS (``.sas7bdat``) or Stata (``.dta``):
+:mod:`pipeline.register.formats` makes each readable by DuckDB (SAS and Stata through a
+temporary Parquet file). The extract's own column names (``Kon``, ``FodelseAr`` …) are mapped
+onto canonical ones from the study configuration, the same mapping whatever the format, and its
+codes (which sex value means a woman, which job-seeker categories mean openly unemployed, which
+regions of birth mean native-born) are read from ``data.register.codes``. Identity numbers are
+normalised and replaced by the study's keyed pseudonym before any table leaves DuckDB; raw
+numbers stay inside the connection and are dropped once the tables are built.
+
+Columns get their canonical types in SQL, the same way whatever the file stores:
+
+* years, months, states and amounts are cast to INTEGER or DOUBLE, from numbers or from text
+  (CSV files are read as text);
+* identity numbers and codes (sex, region of birth, education field, municipality, occupation)
+  become text. A code or number stored as a number becomes its integer digits
+  (``198503150248``, not ``198503150248.0``). An identity number stored as a number that has
+  fewer digits than the short form of the study's ``identity_country`` (:data:`ID_DIGITS`) lost
+  its leading zeros, which are put back: ``503152381`` is ``0503152381``, the 10-digit number of
+  someone born in 2005. Swedish 12-digit numbers start with 19 or 20 and lose none. Identity
+  numbers stored as 4-byte floating point numbers (FLOAT: 7 significant digits) are refused,
+  as they are already corrupted.
 
 Rules for imperfect extracts (counted in :class:`RegisterKeys`, never fatal):
 
@@ -21,23 +36,34 @@ Rules for imperfect extracts (counted in :class:`RegisterKeys`, never fatal):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from pipeline.config import StudyConfig
+from pipeline.config import RegisterCodes, StudyConfig
 from pipeline.pseudonymise import normalise_personnummer, pseudonymise
+from pipeline.register.formats import (
+    ExtractSource,
+    RegisterReadError,
+    duckdb_error_text,
+    open_extract,
+    scratch_directory,
+)
 
-READERS = {
-    ".parquet": "read_parquet",
-    ".csv": "read_csv_auto",
-}
+# Digits of the short form of each country's identity number: Swedish YYMMDDNNNC, Danish
+# DDMMYYSSSS. A Finnish HETU holds a century sign, so it is never stored as a number.
+ID_DIGITS = {"se": 10, "dk": 10}
+# Canonical columns that are codes: read as text whatever the file stores.
+_TEXT_COLUMNS = frozenset({"sex", "region_of_birth", "education_field", "municipality",
+                           "occupation"})
+_INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                            "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"})
 
-
-class RegisterReadError(ValueError):
-    """A register file that is missing, unreadable or lacks a configured column."""
+__all__ = ["RegisterKeys", "RegisterReadError", "open_register", "sql_list", "sql_literal"]
 
 
 @dataclass(frozen=True)
@@ -59,21 +85,6 @@ class RegisterKeys:
     monthly_duplicate_rows: int = 0  # monthly rows merged into another row of the same month
 
 
-def _reader(path: Path) -> str:
-    if not path.is_file():
-        raise RegisterReadError(
-            f"{path}: register file not found; check data.raw_dir and data.register in the "
-            "study configuration"
-        )
-    function = READERS.get(path.suffix.lower())
-    if function is None:
-        raise RegisterReadError(
-            f"{path}: unsupported register format '{path.suffix}'; use one of "
-            f"{', '.join(sorted(READERS))}"
-        )
-    return f"{function}({sql_literal(str(path))})"
-
-
 def sql_literal(value: object) -> str:
     """``value`` as a SQL literal: integers as numbers, anything else as a quoted string."""
     if isinstance(value, bool):
@@ -89,40 +100,6 @@ def sql_list(values) -> str:
     if not values:
         raise ValueError("an empty list of codes cannot be used in SQL IN (...)")
     return "(" + ", ".join(sql_literal(value) for value in values) + ")"
-
-
-def _ident(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
-
-
-def _check_columns(con: duckdb.DuckDBPyConnection, path: Path, source: str, mapping: dict) -> None:
-    try:
-        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-    except duckdb.Error as exc:
-        raise RegisterReadError(f"{path}: cannot be read as {path.suffix} ({exc})") from exc
-    missing = [f"{canonical} -> '{column}'" for canonical, column in mapping.items()
-               if column not in present]
-    if missing:
-        raise RegisterReadError(
-            f"{path}: configured columns not found: {', '.join(missing)}; the file has "
-            f"{', '.join(sorted(present))}. Fix data.register.*_columns in the study configuration"
-        )
-
-
-def _female_sql(column: str, code: int | str) -> str:
-    if isinstance(code, int) and not isinstance(code, bool):
-        return f"CAST({column} AS INTEGER) = {sql_literal(code)}"
-    return f"trim(CAST({column} AS VARCHAR)) = {sql_literal(str(code).strip())}"
-
-
-def _normalised(raw: list[str | None]) -> pa.Table:
-    """Map raw identity texts to normalised numbers; invalid ones are left out."""
-    pairs = [(r, normalise_personnummer(r)) for r in raw]
-    valid = [(r, n) for r, n in pairs if n is not None]
-    return pa.table(
-        {"raw_id": pa.array([r for r, _ in valid], pa.string()),
-         "norm_id": pa.array([n for _, n in valid], pa.string())}
-    )
 
 
 def open_register(
@@ -141,14 +118,17 @@ def open_register(
     Parameters
     ----------
     config : StudyConfig
-        Names the files, their column mapping, codes and DuckDB's memory limit.
+        Names the files (Parquet, CSV, SAS ``.sas7bdat`` or Stata ``.dta``), their column
+        mapping, codes, identity country and DuckDB's memory limit.
     key : bytes
         Pseudonymisation key.
     con : duckdb connection, optional
         Connection to use; a new in-memory one by default.
     temp_directory : path, optional
-        Where DuckDB spills when ``data.register.duckdb_memory_limit`` is reached; DuckDB's
-        default when None.
+        Where DuckDB spills when ``data.register.duckdb_memory_limit`` is reached, and where a
+        SAS or Stata file is converted to Parquet (in a private folder removed before
+        returning, also on error); DuckDB's and the system's defaults when None. A converted
+        file takes about as much space as the configured columns of the extract.
 
     Returns
     -------
@@ -156,38 +136,173 @@ def open_register(
         The connection with tables ``persons(person_key, pid, …)`` (one row per person) and
         ``monthly(person_key, month_index, …)`` (one row per person and month) where
         ``month_index = year * 12 + month - 1``, and the counts of rows dropped or merged.
+
+    Raises
+    ------
+    RegisterReadError
+        Naming the file, when one is missing, empty, in an unsupported format or not the format
+        its extension says, lacks a configured column, or cannot be read.
     """
     con = con or duckdb.connect()
     files = config.data.register_files
-    con.execute(f"SET memory_limit = {sql_literal(files.duckdb_memory_limit)}")
+    _configure(con, files.duckdb_memory_limit, temp_directory)
+    person_columns = files.person_columns.model_dump()
+    monthly_columns = files.monthly_columns.model_dump()
+    digits = ID_DIGITS.get(config.data.identity_country, 0)
+    with scratch_directory(temp_directory) as scratch:
+        persons = open_extract(con, config.persons_path, person_columns, scratch)
+        monthly = open_extract(con, config.monthly_path, monthly_columns, scratch)
+        with _reading(persons.path):
+            person_counts = _build_persons(
+                con, persons, _canonical(persons, person_columns, "p", digits), files.codes, key
+            )
+        with _reading(monthly.path):
+            monthly_counts = _build_monthly(
+                con, monthly, _canonical(monthly, monthly_columns, "m", digits), files.codes
+            )
+    return con, RegisterKeys(**person_counts, **monthly_counts)
+
+
+def _configure(
+    con: duckdb.DuckDBPyConnection, memory_limit: str, temp_directory: str | Path | None
+) -> None:
+    con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
     if temp_directory is not None:
         Path(temp_directory).mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = {sql_literal(str(temp_directory))}")
     # Tables built from a file keep its row order, so a row's rowid is its position in the file.
     con.execute("SET preserve_insertion_order = true")
-    codes = files.codes
-    person_columns = files.person_columns.model_dump()
-    monthly_columns = files.monthly_columns.model_dump()
-    pcols = {name: f"p.{_ident(column)}" for name, column in person_columns.items()}
-    mcols = {name: f"m.{_ident(column)}" for name, column in monthly_columns.items()}
-    persons_src, monthly_src = _reader(config.persons_path), _reader(config.monthly_path)
-    _check_columns(con, config.persons_path, persons_src, person_columns)
-    _check_columns(con, config.monthly_path, monthly_src, monthly_columns)
 
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn DuckDB's errors while reading ``path`` into a RegisterReadError naming it."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise RegisterReadError(f"{path}: cannot be read ({duckdb_error_text(exc)})") from None
+
+
+# --- canonical columns -----------------------------------------------------------------------
+
+
+def _ident(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _canonical(
+    source: ExtractSource, columns: dict[str, str], alias: str, digits: int
+) -> dict[str, str]:
+    """SQL for each canonical column: identity numbers and codes as text, others as stored."""
+    sql = {}
+    for canonical, column in columns.items():
+        reference, stored = f"{alias}.{_ident(column)}", source.types[column]
+        if canonical == "personal_id":
+            sql[canonical] = _identity_text(source, column, reference, digits)
+        elif canonical in _TEXT_COLUMNS:
+            sql[canonical] = _text(reference, stored)
+        else:
+            sql[canonical] = reference
+    return sql
+
+
+def _identity_text(source: ExtractSource, column: str, reference: str, digits: int) -> str:
+    if source.types[column] == "FLOAT":
+        raise RegisterReadError(
+            f"{source.path}: the identity numbers in '{column}' are stored as 4-byte floating "
+            "point numbers, which keep only 7 significant digits, so they are already "
+            "corrupted; deliver them as text or as 8-byte numbers (double)"
+        )
+    return _text(reference, source.types[column], digits)
+
+
+def _text(reference: str, stored: str, digits: int = 0) -> str:
+    """SQL giving a column as text; whole numbers as integer digits, zero-padded to ``digits``."""
+    if stored == "VARCHAR":
+        return reference
+    if stored in _INTEGER_TYPES:
+        return _zero_padded(f"CAST({reference} AS VARCHAR)", digits)
+    if stored in ("DOUBLE", "FLOAT") or stored.startswith("DECIMAL"):
+        whole = _zero_padded(f"CAST(CAST({reference} AS BIGINT) AS VARCHAR)", digits)
+        return (
+            f"CASE WHEN isfinite({reference}) AND {reference} = trunc({reference}) "
+            f"AND abs({reference}) < 1e18 THEN {whole} ELSE CAST({reference} AS VARCHAR) END"
+        )
+    return f"CAST({reference} AS VARCHAR)"
+
+
+def _zero_padded(text: str, digits: int) -> str:
+    if not digits:
+        return text
+    return f"lpad({text}, CAST(greatest(length({text}), {digits}) AS INTEGER), '0')"
+
+
+def _female_sql(sex: str, code: int | str) -> str:
+    if isinstance(code, int) and not isinstance(code, bool):
+        return f"CAST({sex} AS INTEGER) = {sql_literal(code)}"
+    return f"trim({sex}) = {sql_literal(str(code).strip())}"
+
+
+# --- persons ---------------------------------------------------------------------------------
+
+
+def _build_persons(
+    con: duckdb.DuckDBPyConnection,
+    source: ExtractSource,
+    p: dict[str, str],
+    codes: RegisterCodes,
+    key: bytes,
+) -> dict[str, int]:
+    """Create ``persons`` and ``keymap`` (raw identity text -> person_key, pid); the person counts
+    of :class:`RegisterKeys`."""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE persons_raw AS
-        SELECT CAST({pcols['personal_id']} AS VARCHAR) AS raw_id,
-               CAST({pcols['birth_year']} AS INTEGER) AS birth_year,
-               {_female_sql(pcols['sex'], codes.female)} AS female,
-               CAST({pcols['region_of_birth']} AS VARCHAR) AS region_of_birth,
-               CAST({pcols['immigration_year']} AS INTEGER) AS immigration_year,
-               CAST({pcols['education_level']} AS INTEGER) AS education_level,
-               substr(CAST({pcols['education_field']} AS VARCHAR), 1, 1) AS education_field,
-               lpad(CAST({pcols['municipality']} AS VARCHAR), 4, '0') AS municipality
-        FROM {persons_src} p
+        SELECT {p['personal_id']} AS raw_id,
+               CAST({p['birth_year']} AS INTEGER) AS birth_year,
+               {_female_sql(p['sex'], codes.female)} AS female,
+               {p['region_of_birth']} AS region_of_birth,
+               CAST({p['immigration_year']} AS INTEGER) AS immigration_year,
+               CAST({p['education_level']} AS INTEGER) AS education_level,
+               substr({p['education_field']}, 1, 1) AS education_field,
+               lpad({p['municipality']}, 4, '0') AS municipality
+        FROM {source.sql} p
         """
     )
+    n_persons = _build_keymap(con, key)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE persons AS
+        SELECT k.person_key, k.pid, r.birth_year, r.female, r.region_of_birth,
+               coalesce(r.region_of_birth NOT IN {sql_list(codes.native_born_regions)}, true)
+                 AS foreign_born,
+               r.immigration_year, r.education_level, r.education_field, r.municipality
+        FROM persons_raw r JOIN keymap k USING (raw_id)
+        QUALIFY row_number() OVER (PARTITION BY k.person_key ORDER BY r.rowid) = 1
+        ORDER BY k.person_key
+        """
+    )
+    n_rows_read, n_valid_rows = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE raw_id IN (SELECT raw_id FROM keymap)) "
+        "FROM persons_raw"
+    ).fetchall()[0]
+    con.execute("DROP TABLE persons_raw")
+    return {"n_persons": n_persons, "n_invalid_ids": n_rows_read - n_valid_rows,
+            "n_duplicate_ids": n_valid_rows - n_persons, "n_rows_read": n_rows_read}
+
+
+def _normalised(raw: list[str | None]) -> pa.Table:
+    """Map raw identity texts to normalised numbers; invalid ones are left out."""
+    pairs = [(r, normalise_personnummer(r)) for r in raw]
+    valid = [(r, n) for r, n in pairs if n is not None]
+    return pa.table(
+        {"raw_id": pa.array([r for r, _ in valid], pa.string()),
+         "norm_id": pa.array([n for _, n in valid], pa.string())}
+    )
+
+
+def _build_keymap(con: duckdb.DuckDBPyConnection, key: bytes) -> int:
+    """Create ``idmap`` (raw -> normalised) and ``keymap`` from ``persons_raw``; persons found."""
     raw = [row[0] for row in con.execute(
         "SELECT DISTINCT raw_id FROM persons_raw WHERE raw_id IS NOT NULL").fetchall()]
     con.register("id_text", _normalised(raw))
@@ -207,29 +322,48 @@ def open_register(
         """
     )
     con.unregister("key_list")
+    return len(norms)
+
+
+# --- monthly ---------------------------------------------------------------------------------
+
+
+def _build_monthly(
+    con: duckdb.DuckDBPyConnection, source: ExtractSource, m: dict[str, str], codes: RegisterCodes
+) -> dict[str, int]:
+    """Create ``monthly``, one row per person and month, and drop ``idmap`` and ``keymap``; the
+    monthly counts of :class:`RegisterKeys`."""
+    _extend_keymap(con, source, m["personal_id"])
+    month = f"CAST({m['month']} AS INTEGER)"
+    unemployed_codes = sql_list(int(code) for code in codes.registered_unemployed)
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE persons AS
-        SELECT k.person_key, k.pid, r.birth_year, r.female, r.region_of_birth,
-               coalesce(r.region_of_birth NOT IN {sql_list(codes.native_born_regions)}, true)
-                 AS foreign_born,
-               r.immigration_year, r.education_level, r.education_field, r.municipality
-        FROM persons_raw r JOIN keymap k USING (raw_id)
-        QUALIFY row_number() OVER (PARTITION BY k.person_key ORDER BY r.rowid) = 1
-        ORDER BY k.person_key
+        CREATE OR REPLACE TEMP TABLE monthly AS
+        SELECT k.person_key,
+               CAST({month} // 100 * 12 + {month} % 100 - 1 AS INTEGER) AS month_index,
+               CAST({m['employed']} AS INTEGER) AS employed,
+               CAST({m['earnings']} AS DOUBLE) AS earnings,
+               coalesce(CAST({m['jobseeker_category']} AS INTEGER) IN {unemployed_codes},
+                        false) AS registered_unemployed,
+               {m['occupation']} AS occupation
+        FROM {source.sql} m
+        JOIN keymap k ON {m['personal_id']} = k.raw_id
         """
     )
-    n_rows_read, n_valid_rows = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE raw_id IN (SELECT raw_id FROM keymap)) "
-        "FROM persons_raw"
-    ).fetchall()[0]
-    con.execute("DROP TABLE persons_raw")
-    n_persons = len(norms)
+    con.execute("DROP TABLE keymap")
+    monthly_rows_read = con.execute(f"SELECT count(*) FROM {source.sql}").fetchall()[0][0]
+    n_matched = con.execute("SELECT count(*) FROM monthly").fetchall()[0][0]
+    n_repeated = _merge_repeated_months(con)
+    return {"monthly_rows_read": monthly_rows_read, "n_person_months": n_matched - n_repeated,
+            "monthly_unknown_ids": monthly_rows_read - n_matched,
+            "monthly_duplicate_rows": n_repeated}
 
-    # Monthly identity texts not written as in the person file (other form, invalid, absent).
+
+def _extend_keymap(con: duckdb.DuckDBPyConnection, source: ExtractSource, raw_id: str) -> None:
+    """Add monthly identity texts not written as in the person file (other form); drop idmap."""
     other = [row[0] for row in con.execute(
         f"""
-        SELECT DISTINCT CAST({mcols['personal_id']} AS VARCHAR) AS raw_id FROM {monthly_src} m
+        SELECT DISTINCT {raw_id} AS raw_id FROM {source.sql} m
         WHERE raw_id IS NOT NULL AND raw_id NOT IN (SELECT raw_id FROM keymap)
         """
     ).fetchall()]
@@ -245,25 +379,10 @@ def open_register(
         )
         con.unregister("id_text")
     con.execute("DROP TABLE idmap")
-    month = f"CAST({mcols['month']} AS INTEGER)"
-    unemployed_codes = sql_list(int(code) for code in codes.registered_unemployed)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE monthly AS
-        SELECT k.person_key,
-               CAST({month} // 100 * 12 + {month} % 100 - 1 AS INTEGER) AS month_index,
-               CAST({mcols['employed']} AS INTEGER) AS employed,
-               CAST({mcols['earnings']} AS DOUBLE) AS earnings,
-               coalesce(CAST({mcols['jobseeker_category']} AS INTEGER) IN {unemployed_codes},
-                        false) AS registered_unemployed,
-               CAST({mcols['occupation']} AS VARCHAR) AS occupation
-        FROM {monthly_src} m
-        JOIN keymap k ON CAST({mcols['personal_id']} AS VARCHAR) = k.raw_id
-        """
-    )
-    con.execute("DROP TABLE keymap")
-    monthly_rows_read = con.execute(f"SELECT count(*) FROM {monthly_src}").fetchall()[0][0]
-    n_matched = con.execute("SELECT count(*) FROM monthly").fetchall()[0][0]
+
+
+def _merge_repeated_months(con: duckdb.DuckDBPyConnection) -> int:
+    """Merge the rows of a person-month into one; the number of rows merged away."""
     # A sort-based check is much cheaper than a hash aggregation over every person-month, so
     # the aggregation only runs when some person-month has several rows.
     n_repeated = con.execute(
@@ -290,14 +409,4 @@ def open_register(
         )
         con.execute("DROP TABLE monthly")
         con.execute("ALTER TABLE monthly_merged RENAME TO monthly")
-    n_person_months = n_matched - n_repeated
-    return con, RegisterKeys(
-        n_persons=int(n_persons),
-        n_invalid_ids=int(n_rows_read - n_valid_rows),
-        n_duplicate_ids=int(n_valid_rows - n_persons),
-        n_rows_read=int(n_rows_read),
-        monthly_rows_read=int(monthly_rows_read),
-        n_person_months=int(n_person_months),
-        monthly_unknown_ids=int(monthly_rows_read - n_matched),
-        monthly_duplicate_rows=int(n_matched - n_person_months),
-    )
+    return n_repeated
