@@ -514,6 +514,8 @@ def test_match_result_reports_overlap_and_draws_it():
     assert support["n"].sum() == 400 and result.score.index.equals(data.index)
     ax = result.overlap_plot()
     assert len(ax.get_legend().get_texts()) == 3
-    mahalanobis = match(data, "t", ["x"], distance="mahalanobis")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BalanceWarning)
+        mahalanobis = match(data, "t", ["x"], distance="mahalanobis")
     with pytest.raises(ValueError, match="needs a propensity score"):
         mahalanobis.common_support()
