@@ -1,7 +1,7 @@
 """Benchmarks: wall time and peak memory of `make report` on the demo world, of cleaning
 100,000 survey responses spread over ten SPSS exports, of matching 5,000 treated against
 500,000 controls (propensity score and Mahalanobis), and of generating a national-scale
-(1,000,000-person) world.
+(1,000,000-person) world and running the register (panel) stage on it.
 
 Run with ``make bench`` (``BENCH_REPEATS=5 make bench`` for more repeats). Each measurement is
 repeated and the median is reported, with the minimum and maximum. Peak memory is the largest
@@ -128,7 +128,7 @@ def bench_matching() -> dict:
 
 
 def bench_national_world(repeats: int, base: Path, n_persons: int) -> dict:
-    """Generating a national-scale synthetic world."""
+    """Generating a national-scale synthetic world, then the register (panel) stage on it."""
     root = base / "national"
     config = write_config(root, study_settings(root, n_persons=n_persons))
     runs = []
@@ -136,7 +136,11 @@ def bench_national_world(repeats: int, base: Path, n_persons: int) -> dict:
         runs.append(measure([sys.executable, "-m", "pipeline", "synth", "--config",
                              str(config)], ROOT))
     size = sum(p.stat().st_size for p in (root / "raw").rglob("*") if p.is_file())
-    return {f"synth_{n_persons}_persons": {**summarise(runs), "bytes_written": size}}
+    stage = [sys.executable, "-m", "pipeline", "run"]
+    measure([*stage, "clean", "--config", str(config)], ROOT)
+    panel = [measure([*stage, "panel", "--config", str(config)], ROOT) for _ in range(repeats)]
+    return {f"synth_{n_persons}_persons": {**summarise(runs), "bytes_written": size},
+            f"panel_stage_{n_persons}_persons": summarise(panel)}
 
 
 def main() -> None:
