@@ -519,3 +519,16 @@ def test_match_result_reports_overlap_and_draws_it():
         mahalanobis = match(data, "t", ["x"], distance="mahalanobis")
     with pytest.raises(ValueError, match="needs a propensity score"):
         mahalanobis.common_support()
+
+
+def test_a_singular_score_model_names_the_collinear_covariates():
+    rng = np.random.default_rng(8)
+    data = pd.DataFrame({"age": rng.normal(40, 9, 300), "x": rng.normal(size=300)})
+    data["age_months"] = 12 * data["age"]  # the same information twice
+    data["t"] = (rng.random(300) < 0.3).astype(int)
+    with pytest.raises(ValueError, match=r"singular: covariate terms 'age', 'age_months' are"):
+        match(data, "t", ["age", "x", "age_months"])
+    city = pd.Series(rng.choice(["a", "b"], 300))
+    data["city"], data["in_b"] = city, (city == "b").astype(int)
+    with pytest.raises(ValueError, match=r"'city_b', 'in_b'"):
+        match(data, "t", ["x", "city", "in_b"])

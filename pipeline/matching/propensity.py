@@ -138,6 +138,28 @@ def _logit_newton(
     return beta
 
 
+def _check_full_rank(exog: np.ndarray, names: list[str]) -> None:
+    """Refuse a singular score model, naming the covariate terms that are linearly dependent.
+
+    Uses the eigen-decomposition of the cross-product of the column-normalised design (a
+    ``k x k`` matrix, cheap at any sample size); an eigenvalue below ``1e-12`` of the largest
+    marks an exact dependence, and the terms with weight in its eigenvector are named.
+    """
+    norms = np.linalg.norm(exog, axis=0)
+    scaled = exog / np.where(norms > 0, norms, 1.0)
+    values, vectors = np.linalg.eigh(scaled.T @ scaled)
+    null = vectors[:, values < values.max() * 1e-12]
+    if null.shape[1] == 0:
+        return
+    involved = [names[i] for i in np.flatnonzero((np.abs(null) > 1e-6).any(axis=1))]
+    shown = ["the intercept" if name == "const" else repr(name) for name in involved]
+    raise ValueError(
+        f"the propensity score model is singular: covariate terms {', '.join(shown)} are "
+        "linearly dependent (one is determined by the others); drop one of the covariates "
+        "they come from"
+    )
+
+
 def fit_propensity(
     data: pd.DataFrame, treatment: np.ndarray, covariates: list[str]
 ) -> PropensityFit:
@@ -147,6 +169,7 @@ def fit_propensity(
     terms = terms.drop(columns=constant)
     exog = np.column_stack([np.ones(len(terms)), terms.to_numpy(dtype=float)])
     names = ["const", *terms.columns]
+    _check_full_rank(exog, names)
     params = _logit_newton(exog, treatment.astype(float))
     linear = exog @ params
     score = 1.0 / (1.0 + np.exp(-linear))
