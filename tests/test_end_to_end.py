@@ -164,7 +164,8 @@ def test_no_raw_identifier_reaches_processed_data_or_the_report(demo_pipeline):
                 elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
                     values = pc.unique(column).drop_null().to_numpy(zero_copy_only=False)
                     values = values[np.isfinite(values) & (values == np.floor(values))]
-                    texts.append(" ".join(map(str, values.astype(np.int64))))
+                    # one value per line: values joined by spaces would form digit runs
+                    texts.append("\n".join(map(str, values.astype(np.int64))))
         elif path.suffix == ".ipynb":
             scan_notebook(path, where=where)
             notebook = json.loads(path.read_text(encoding="utf-8"))
@@ -188,8 +189,10 @@ def test_no_raw_identifier_reaches_processed_data_or_the_report(demo_pipeline):
     leaked: dict[str, set] = {"identity": set(), "email": set(), "phone": set(), "name": set()}
     # digit runs with optional single -, + or space separators; every stretch of 9-13 digits
     # inside a run is a candidate (so "0180 19880320-0016" still yields the number). A run
-    # inside a word is not one: hexadecimal pseudonyms hold digit runs by chance.
-    for run in re.finditer(r"(?<![^\W\d_])\+?\d+(?:[ +\-]\d+)*(?![^\W\d_])", blob):
+    # inside a word is not one: hexadecimal pseudonyms hold digit runs by chance. (The run
+    # must not touch a word character on either side, so backtracking cannot cut a run
+    # short inside a pseudonym.)
+    for run in re.finditer(r"(?<!\w)\+?\d+(?:[ +\-]\d+)*(?!\w)", blob):
         if run.end() - run.start() < 9:
             continue  # fewer than nine digits
         groups = re.findall(r"\d+", run.group())
