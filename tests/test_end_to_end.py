@@ -359,6 +359,24 @@ def test_event_study_placebo_and_robustness_are_written_and_agree(demo_pipeline)
     assert robustness.loc["employed", "n_sets"] == employed["n_t"]
 
 
+def test_group_time_effects_agree_with_the_matched_estimates_and_cover_the_truth(demo_pipeline):
+    folder = demo_pipeline.processed_dir
+    effects = headline(pd.read_parquet(folder / "effects.parquet"), 12)
+    employed = effects.loc[effects["outcome"] == "employed"].iloc[0]
+    dynamic = pd.read_parquet(folder / "group_time_dynamic.parquet").set_index("event_time")
+    # every start month observed 12 months on, nobody employed the month before start: the
+    # share-weighted mean of the cohorts' changes is the matched difference in means at 12
+    assert dynamic.loc[12, "estimate"] == pytest.approx(employed["estimate"], abs=1e-9)
+    assert dynamic.loc[-1, "estimate"] == 0 and list(dynamic.index[[0, -1]]) == [-24, 36]
+    truth = _truth_att(demo_pipeline, 12)
+    assert dynamic.loc[12, "ci_low"] <= truth <= dynamic.loc[12, "ci_high"]
+    cells = pd.read_parquet(folder / "group_time.parquet")
+    assert cells["group"].nunique() == pd.read_parquet(folder / "baseline.parquet")[
+        "cohort_start"].nunique()
+    facts = json.loads(manifest_path(demo_pipeline, "estimate").read_text())["facts"]
+    assert facts["group_time_pre_trend_p_value"] > 0.01
+
+
 def test_match_stage_reports_common_support(demo_pipeline):
     support = pd.read_parquet(demo_pipeline.processed_dir / "common_support.parquet")
     support = support.set_index("group")

@@ -314,7 +314,7 @@ confidence_level: float = 0.95  # level of the confidence intervals
 import pandas as pd
 
 from pipeline.config import load_config
-from pipeline.effects import event_study
+from pipeline.effects import event_study, stacked_group_time_att
 from pipeline.effects.robustness import robustness_table
 from pipeline.effects.specifications import specification_table
 from pipeline.effects.table import (
@@ -415,8 +415,9 @@ matched sets, and a joint test that the months before start show no difference.
 """),
     code("""
 window = (-config.design.pre_months, config.design.post_months)
+employment_panel = matched_panel(outcomes_path, matched, baseline, "employed", window)
 event = event_study(
-    matched_panel(outcomes_path, matched, baseline, "employed", window),
+    employment_panel,
     unit="unit", time="period", relative_time="rel_month", treated="treated",
     outcome="employed", weights="weights", cluster="subclass", window=window,
     confidence_level=confidence_level,
@@ -424,6 +425,29 @@ event = event_study(
 pre_trend = event.pre_trend_test()
 print(pre_trend)
 event.tidy().iloc[::6]
+"""),
+    md("""
+## Group-time effects (Callaway & Sant'Anna)
+
+Cohorts start at different times, so effects are also estimated for every start month g and
+calendar month t separately, ATT(g, t): the change in employment from the month before start
+among participants of g, minus the change among *their* matched comparisons (weighted), never
+comparing a cohort with people already in the programme. Aggregated by months since start with
+each start month weighted by its share of participants, as R's `did::aggte(type = "dynamic")`;
+standard errors from influence functions. Units missing a month of their window are left out
+and counted.
+"""),
+    code("""
+group_time = stacked_group_time_att(
+    employment_panel, unit="unit", time="month", group="first_treated", stack="cohort_start",
+    outcome="employed", weights="weights", confidence_level=confidence_level,
+)
+by_time_since_start = group_time.aggregate("dynamic")
+group_time_pre_trend = group_time.pre_trend_test()
+print(f"mean effect over months since start >= 0: {by_time_since_start.overall_estimate:.3f} "
+      f"(SE {by_time_since_start.overall_std_error:.3f})")
+print(group_time_pre_trend)
+by_time_since_start.tidy().iloc[::6]
 """),
     md("## Month-by-month paths around start"),
     code("""
@@ -436,15 +460,24 @@ stage.write_parquet(placebo, "placebo.parquet")
 stage.write_parquet(robustness, "robustness.parquet")
 stage.write_parquet(specifications, "specifications.parquet")
 stage.write_parquet(event.tidy().assign(outcome="employed"), "event_study.parquet")
+stage.write_parquet(group_time.tidy().assign(outcome="employed"), "group_time.parquet")
+stage.write_parquet(by_time_since_start.tidy().assign(outcome="employed"),
+                    "group_time_dynamic.parquet")
 stage.write_parquet(paths, "paths.parquet")
 stage.record_facts(
     pre_trend_statistic=float(pre_trend.statistic),
     pre_trend_df=int(pre_trend.df),
     pre_trend_p_value=float(pre_trend.p_value),
+    group_time_overall=float(by_time_since_start.overall_estimate),
+    group_time_overall_std_error=float(by_time_since_start.overall_std_error),
+    group_time_pre_trend_p_value=float(group_time_pre_trend.p_value),
 )
 stage.record_rows(
     matched_rows=len(matched),
     effects_rows=len(effects),
+    group_time_cells=len(group_time.att_gt),
+    group_time_units=group_time.spec.n_units,
+    group_time_units_dropped_incomplete=group_time.spec.n_dropped_unbalanced,
     **{f"effects_{status}": int((effects["status"] == status).sum())
        for status in effects["status"].unique()},
 )

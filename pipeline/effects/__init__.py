@@ -7,7 +7,7 @@ E-values; ``table`` gathers every outcome, horizon and subgroup into the effects
 
 from .att import METHODS, att
 from .config import ATTConfig
-from .dynamics import event_study, group_time_att
+from .dynamics import event_study, group_time_att, stacked_group_time_att
 from .result import EffectEstimate
 from .sensitivity import critical_gamma, e_value, e_value_difference, rosenbaum_bounds
 
@@ -21,5 +21,6 @@ __all__ = [
     "e_value_difference",
     "event_study",
     "group_time_att",
+    "stacked_group_time_att",
     "rosenbaum_bounds",
 ]

@@ -6,7 +6,10 @@
   calendar-month fixed effects.
 - :func:`group_time_att`: the unconditional group-time average treatment effects ATT(g, t) of
   Callaway & Sant'Anna (2021) with influence-function standard errors, and their dynamic and
-  simple aggregations, as in R's ``did`` package (``bstrap = FALSE, cband = FALSE``).
+  simple aggregations, as in R's ``did`` package (``bstrap = FALSE, cband = FALSE``);
+  optionally with unit weights.
+- :func:`stacked_group_time_att`: the same cells when every start month has its own
+  comparison units (a matched sample), combined so that they aggregate as in ``did``.
 
 Both return results objects that hold numbers and know how they were made; the report layer
 formats them.
@@ -79,6 +82,16 @@ def _check_constant_within_unit(panel: pd.DataFrame, unit: str, column: str, rol
             f"{role} column {column!r} varies within {n_varying} unit(s); it must be constant "
             "per unit"
         )
+
+
+def _check_unit_weights(panel: pd.DataFrame, unit: str, weights: str) -> None:
+    if weights not in panel.columns:
+        raise ValueError(f"weights column {weights!r} is not in the data")
+    _check_numeric(panel, weights, "weights")
+    values = panel[weights].to_numpy(dtype=float)
+    if not (np.isfinite(values).all() and (values > 0).all()):
+        raise ValueError(f"weights column {weights!r} must be positive and finite for every row")
+    _check_constant_within_unit(panel, unit, weights, "weights")
 
 
 def _check_choice(value: str, name: str, choices: tuple[str, ...]) -> None:
@@ -536,6 +549,9 @@ class GroupTimeSpec:
         Units dropped because they were treated (or anticipating) already in the first period.
     n_recoded_never_treated : int
         Units first treated after the last period, counted as never treated.
+    stacked_on : str or None
+        Set by :func:`stacked_group_time_att`: the column whose values each hold one group
+        and its own comparison units (the matched comparisons of that start month).
     """
 
     outcome: str
@@ -553,6 +569,7 @@ class GroupTimeSpec:
     n_dropped_unbalanced: int
     n_dropped_treated_at_start: int
     n_recoded_never_treated: int
+    stacked_on: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -728,10 +745,14 @@ class GroupTimeResult:
     def _rows(self) -> list[tuple[str, str]]:
         s = self.spec
         sizes = ", ".join(f"{g}: {n}" for g, n in s.group_sizes)
+        control = (
+            s.control_group if s.stacked_on is None
+            else f"never treated within each {s.stacked_on!r} (e.g. the matched comparisons)"
+        )
         return [
             ("outcome", s.outcome),
             ("estimator", "Callaway & Sant'Anna (2021), unconditional, means of differences"),
-            ("control group", s.control_group),
+            ("control group", control),
             ("base period", f"{s.base_period} (anticipation {s.anticipation})"),
             ("std. errors", "influence function, pointwise normal intervals"),
             ("units", f"{s.n_units} (by group, 0 = never treated: {sizes})"),
@@ -841,20 +862,28 @@ def _comparison_mask(
 
 
 def _cell(
-    dy: np.ndarray, treated: np.ndarray, comparison: np.ndarray
+    dy: np.ndarray, treated: np.ndarray, comparison: np.ndarray, weights: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """2x2 difference in mean changes and its influence function (did's scaling, n units)."""
+    """2x2 difference in weighted mean changes and its influence function (did's scaling).
+
+    With unit weights w: ``psi_i = n w_i (dy_i - m) / sum(w)`` over the unit's group (sign
+    minus for comparisons), so ``sqrt(sum(psi**2)) / n`` is the HC0 sandwich standard error
+    of the weighted difference in means (``did``'s ``weightsname``).
+    """
     n = len(dy)
-    m1, m0 = dy[treated].mean(), dy[comparison].mean()
+    w1, w0 = weights[treated], weights[comparison]
+    m1 = float(w1 @ dy[treated] / w1.sum())
+    m0 = float(w0 @ dy[comparison] / w0.sum())
     infl = np.zeros(n)
-    infl[treated] = n * (dy[treated] - m1) / treated.sum()
-    infl[comparison] = -n * (dy[comparison] - m0) / comparison.sum()
-    return float(m1 - m0), infl
+    infl[treated] = n * w1 * (dy[treated] - m1) / w1.sum()
+    infl[comparison] = -n * w0 * (dy[comparison] - m0) / w0.sum()
+    return m1 - m0, infl
 
 
 def _estimate_cells(
     wide: np.ndarray,
     unit_groups: np.ndarray,
+    unit_weights: np.ndarray,
     periods: np.ndarray,
     control_group: str,
     anticipation: int,
@@ -874,7 +903,7 @@ def _estimate_cells(
                 dropped.append({"group": g, "time": t, "reason": "no comparison units"})
                 continue
             dy = wide[:, t_index] - wide[:, b_index]
-            att, infl = _cell(dy, treated, comparison)
+            att, infl = _cell(dy, treated, comparison, unit_weights)
             rows.append({
                 "group": g, "time": t, "event_time": t - g, "base_time": periods[b_index],
                 "estimate": att, "n_treated": int(treated.sum()),
@@ -896,6 +925,7 @@ def group_time_att(
     base_period: str = "universal",
     unbalanced: str = "refuse",
     confidence_level: float = 0.95,
+    weights: str | None = None,
 ) -> GroupTimeResult:
     """Callaway & Sant'Anna (2021) group-time average treatment effects, without covariates.
 
@@ -930,6 +960,10 @@ def group_time_att(
         Units missing a period: raise ValueError, or drop those units (counted in the spec).
     confidence_level : float
         Coverage of the intervals.
+    weights : str, optional
+        Column of positive unit weights, constant within unit (e.g. matching weights): group
+        means become weighted means, as with ``did``'s ``weightsname``. Group shares in the
+        aggregations stay counts of units.
 
     Returns
     -------
@@ -949,6 +983,8 @@ def group_time_att(
     _check_numeric(panel, outcome, "outcome")
     _check_one_row_per_period(panel, unit, time)
     _check_constant_within_unit(panel, unit, group, "group")
+    if weights is not None:
+        _check_unit_weights(panel, unit, weights)
 
     frame, n_balanced = _balance(panel, unit, time, unbalanced)
     periods = np.sort(frame[time].unique()).astype(np.int64)
@@ -957,11 +993,15 @@ def group_time_att(
     )
     wide = frame.pivot(index=unit, columns=time, values=outcome).sort_index(axis=1)
     unit_groups = frame.groupby(unit)[group].first().reindex(wide.index).to_numpy()
+    unit_weights = (
+        np.ones(len(wide)) if weights is None
+        else frame.groupby(unit)[weights].first().reindex(wide.index).to_numpy(dtype=float)
+    )
     if not (unit_groups > 0).any():
         raise ValueError("no treated group with a period before its start")
     rows, influences, dropped = _estimate_cells(
-        wide.to_numpy(dtype=float), unit_groups, periods, control_group, anticipation,
-        base_period,
+        wide.to_numpy(dtype=float), unit_groups, unit_weights, periods, control_group,
+        anticipation, base_period,
     )
     if not rows:
         raise ValueError(f"no ATT(g,t) can be estimated: no {control_group} comparison units")
@@ -991,3 +1031,103 @@ def _att_table(rows: list[dict], influence: np.ndarray, confidence_level: float)
     table.insert(6, "ci_low", table["estimate"] - crit * se)
     table.insert(7, "ci_high", table["estimate"] + crit * se)
     return table
+
+
+def stacked_group_time_att(
+    panel: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    group: str,
+    stack: str,
+    outcome: str,
+    weights: str | None = None,
+    anticipation: int = 0,
+    base_period: str = "universal",
+    unbalanced: str = "drop_units",
+    confidence_level: float = 0.95,
+) -> GroupTimeResult:
+    """Group-time ATTs where each group has its own comparison units (e.g. a matched sample).
+
+    After matching within cohorts, the comparisons of a cohort are people eligible at *its*
+    start and similar to *its* participants; their register history covers only the months
+    around that start. So ATT(g, t) is estimated within each ``stack`` (a start month with
+    its participants, group g, and their matched comparisons, group 0, as never treated) by
+    :func:`group_time_att`, and the stacks are put side by side: units of different stacks are
+    different units (a person who is a comparison at two start months counts twice), the
+    influence functions form a block-diagonal matrix rescaled to all units, and
+    :meth:`GroupTimeResult.aggregate` then weights groups by their share of all units, as
+    ``did::aggte`` does. This is Callaway & Sant'Anna's estimator with the never-treated
+    comparison group replaced, for each group, by its matched comparisons: no group is ever
+    compared with an already treated one.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        Long panel, one row per unit and period, with ``stack``.
+    unit, time, group, outcome, weights, anticipation, base_period, confidence_level
+        As in :func:`group_time_att`; ``group`` is the stack's start period for its treated
+        units and 0 for its comparisons.
+    stack : str
+        Column constant within unit; each value holds exactly one treated group.
+    unbalanced : {"drop_units", "refuse"}
+        Units missing a period of their stack's window (e.g. register gaps).
+
+    Returns
+    -------
+    GroupTimeResult
+        All stacks' cells; ``spec.stacked_on`` names ``stack``.
+    """
+    _check_frame(panel, {"stack": stack})
+    _check_constant_within_unit(panel, unit, stack, "stack")
+    parts = []
+    for value, part in panel.groupby(stack, sort=True):
+        treated_groups = part.loc[part[group].fillna(0) > 0, group].unique()
+        if len(treated_groups) != 1:
+            raise ValueError(
+                f"stack {stack}={value!r} holds {len(treated_groups)} treated groups; each stack "
+                "must hold exactly one (its participants) and its comparisons (group 0)"
+            )
+        parts.append(group_time_att(
+            part, unit=unit, time=time, group=group, outcome=outcome,
+            control_group="never_treated", anticipation=anticipation, base_period=base_period,
+            unbalanced=unbalanced, confidence_level=confidence_level, weights=weights,
+        ))
+    return _side_by_side(parts, stack, confidence_level)
+
+
+def _side_by_side(
+    parts: list[GroupTimeResult], stack: str, confidence_level: float
+) -> GroupTimeResult:
+    """One result from stacks with disjoint units: block-diagonal influence, rescaled to n."""
+    n_units = sum(part.spec.n_units for part in parts)
+    n_cells = sum(part.influence.shape[1] for part in parts)
+    influence = np.zeros((n_units, n_cells))
+    row = column = 0
+    for part in parts:
+        rows, columns = part.influence.shape
+        influence[row:row + rows, column:column + columns] = part.influence * n_units / rows
+        row, column = row + rows, column + columns
+    unit_groups = np.concatenate([part.unit_groups for part in parts])
+    first = parts[0].spec
+    spec = GroupTimeSpec(
+        outcome=first.outcome, unit=first.unit, time=first.time, group=first.group,
+        control_group="never_treated", anticipation=first.anticipation,
+        base_period=first.base_period, confidence_level=float(confidence_level),
+        unbalanced=first.unbalanced,
+        periods=tuple(sorted({p for part in parts for p in part.spec.periods})),
+        group_sizes=tuple((int(g), int(n)) for g, n in zip(
+            *np.unique(unit_groups, return_counts=True), strict=True)),
+        n_units=n_units,
+        n_dropped_unbalanced=sum(part.spec.n_dropped_unbalanced for part in parts),
+        n_dropped_treated_at_start=sum(part.spec.n_dropped_treated_at_start for part in parts),
+        n_recoded_never_treated=sum(part.spec.n_recoded_never_treated for part in parts),
+        stacked_on=stack,
+    )
+    cells = pd.concat([part.att_gt for part in parts], ignore_index=True)
+    rows = cells.drop(columns=["std_error", "ci_low", "ci_high"]).to_dict("records")
+    return GroupTimeResult(
+        att_gt=_att_table(rows, influence, confidence_level),
+        dropped=pd.concat([part.dropped for part in parts], ignore_index=True),
+        influence=influence, unit_groups=unit_groups, spec=spec,
+    )

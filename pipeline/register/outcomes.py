@@ -116,7 +116,9 @@ def matched_panel(
         ``unit`` (person x cohort), ``subclass, treated, weights, rel_month``, ``month`` (the
         calendar month index), ``period`` (cohort x calendar month: the time effects of a
         stacked event study, since a comparison's path around its pseudo-start is shaped by
-        the eligibility rules, e.g. nobody is employed the month before start) and the
+        the eligibility rules, e.g. nobody is employed the month before start),
+        ``cohort_start``, ``first_treated`` (the start month for participants, 0 for
+        comparisons: the group of a group-time ATT stacked on ``cohort_start``) and the
         outcome, one row per unit and month observed in the register.
     """
     if outcome not in OUTCOMES:
@@ -132,6 +134,8 @@ def matched_panel(
                m.weights, o.rel_month,
                s.cohort_start + o.rel_month AS month,
                dense_rank() OVER (ORDER BY m.cohort, o.rel_month) AS period,
+               s.cohort_start,
+               CASE WHEN m.treated THEN s.cohort_start ELSE 0 END AS first_treated,
                o.{outcome}::DOUBLE AS {outcome}
         FROM matched m
         JOIN starts s ON s.cohort = m.cohort
