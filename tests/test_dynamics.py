@@ -654,3 +654,26 @@ def test_a_stack_with_two_treated_groups_is_refused():
     data.loc[data["start"] == 22, "start"] = 16
     with pytest.raises(ValueError, match="start=16 holds 2 treated groups"):
         stacked_group_time_att(data, **STACKED)
+
+
+def test_pre_trend_by_event_time_is_the_cell_test_when_there_is_one_group():
+    data = simulate_matched_stacks(np.random.default_rng(35), n_sets=80)
+    one = data[data["start"] == 16]
+    res = group_time_att(one, unit="unit", time="month", group="g", outcome="y",
+                         control_group="never_treated")
+    by_cell, by_time = res.pre_trend_test(), res.pre_trend_test(by="event_time")
+    assert by_time.df == by_cell.df == 5
+    assert by_time.statistic == pytest.approx(by_cell.statistic, rel=1e-10)
+
+
+def test_pre_trend_by_event_time_detects_a_planted_trend_with_one_df_per_month():
+    data = simulate_matched_stacks(np.random.default_rng(36), n_sets=200)
+    e = data["month"] - data["start"]
+    trending = data.assign(y=data["y"] + np.where((data["g"] > 0) & (e < 0), 0.08 * e, 0.0))
+    res = stacked_group_time_att(trending, **STACKED)
+    test = res.pre_trend_test(by="event_time")
+    assert test.df == 5 and test.p_value < 1e-3
+    assert res.pre_trend_test().df == 15
+    assert stacked_group_time_att(data, **STACKED).pre_trend_test(by="event_time").p_value > 0.001
+    with pytest.raises(ValueError, match="by must be one of"):
+        res.pre_trend_test(by="group")

@@ -306,6 +306,25 @@ def test_cell_without_controls_is_counted_in_sample_sizes():
         assert sizes.loc["no_counterpart_in_cell", "control"] == n_cohort1
         assert sizes.loc["unmatched", "treated"] == n_cohort2
         assert sizes.loc["matched", "treated"] == int((data["t"] == 1).sum()) - n_cohort2
+        by_cohort = result.sample_sizes(by=data["cohort"])
+        assert by_cohort.loc[2, "unmatched_reason"] == "no eligible comparison"
+        assert by_cohort.loc[2, ["treated", "treated_unmatched", "control"]].tolist() == [
+            n_cohort2, n_cohort2, 0]
+        assert by_cohort.loc[1, ["treated", "control_matched"]].tolist() == [0, 0]
+        assert by_cohort["treated_matched"].sum() == sizes.loc["matched", "treated"]
+        assert by_cohort["control_matched"].sum() == sizes.loc["matched", "control"]
+
+
+def test_sample_sizes_by_group_name_units_left_out_by_the_caliper():
+    data = simulate(800, seed=15)
+    result = quiet_match(data, "t", ["x1", "x2"], caliper=0.01, exact=["cohort"])
+    by_cohort = result.sample_sizes(by=data["cohort"])
+    assert by_cohort["treated_unmatched"].sum() == result.n_treated_unmatched > 0
+    unmatched = by_cohort["treated_unmatched"] > 0
+    assert set(by_cohort.loc[unmatched, "unmatched_reason"]) == {"no comparison close enough"}
+    assert set(by_cohort.loc[~unmatched, "unmatched_reason"]) <= {""}
+    with pytest.raises(ValueError, match="one value per input unit"):
+        result.sample_sizes(by=data["cohort"].iloc[:10])
 
 
 def test_no_overlap_is_an_error_with_counts():

@@ -269,6 +269,16 @@ support = result.common_support()
 result.overlap_plot();
 support
 """),
+    md("""
+## Matched counts by cohort
+
+A cohort whose participants have no eligible non-participant at its start month, or none close
+enough, is named here; its participants are not in the effects, which say so.
+"""),
+    code("""
+by_cohort = result.sample_sizes(by=complete["cohort"])
+by_cohort
+"""),
     md("## Outputs"),
     code("""
 matched = result.matched_data()[["pid", "cohort", "treated", "weights", "subclass", "distance"]]
@@ -276,6 +286,7 @@ stage.write_parquet(matched, "matched.parquet")
 stage.write_parquet(result.balance().reset_index(), "balance.parquet")
 stage.write_parquet(result.sample_sizes().reset_index(), "match_counts.parquet")
 stage.write_parquet(support.rename_axis("group").reset_index(), "common_support.parquet")
+stage.write_parquet(by_cohort.reset_index(), "match_counts_by_cohort.parquet")
 stage.record_rows(
     treated_off_support=int(support.loc["treated", "n_off_support"]),
     baseline=len(baseline),
@@ -284,6 +295,8 @@ stage.record_rows(
     treated_matched=int(matched["treated"].sum()),
     treated_unmatched=int(result.n_treated_unmatched),
     controls_matched=int((~matched["treated"]).sum()),
+    cohorts_without_eligible_comparisons=int(
+        (by_cohort["unmatched_reason"] == "no eligible comparison").sum()),
 )
 stage.ready();
 """),
@@ -443,7 +456,7 @@ group_time = stacked_group_time_att(
     outcome="employed", weights="weights", confidence_level=confidence_level,
 )
 by_time_since_start = group_time.aggregate("dynamic")
-group_time_pre_trend = group_time.pre_trend_test()
+group_time_pre_trend = group_time.pre_trend_test(by="event_time")
 print(f"mean effect over months since start >= 0: {by_time_since_start.overall_estimate:.3f} "
       f"(SE {by_time_since_start.overall_std_error:.3f})")
 print(group_time_pre_trend)

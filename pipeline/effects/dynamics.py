@@ -690,19 +690,24 @@ class GroupTimeResult:
             keep = (cells["time"] >= cells["group"]).to_numpy()
             estimate, infl = self._weighted(keep, shares)
             return self._aggregate_result(type, pd.DataFrame(), estimate, infl)
+        table, influence = self._by_event_time(shares)
+        post = (table["event_time"] >= 0).to_numpy()
+        if not post.any():
+            raise ValueError("no post-treatment cells to aggregate")
+        overall = float(table.loc[post, "estimate"].mean())
+        overall_inf = influence[:, post].mean(axis=1)
+        return self._aggregate_result(type, table, overall, overall_inf)
+
+    def _by_event_time(self, shares: dict[int, float]) -> tuple[pd.DataFrame, np.ndarray]:
+        """The dynamic aggregation's table and its influence functions (units x event times)."""
+        cells = self.att_gt
         rows, influences = [], []
         for e in np.sort(cells["event_time"].unique()):
             estimate, infl = self._weighted((cells["event_time"] == e).to_numpy(), shares)
             interval = self._interval(estimate, infl)
             rows.append({"event_time": int(e), "estimate": estimate, **interval})
             influences.append(infl)
-        table = pd.DataFrame(rows)
-        post = (table["event_time"] >= 0).to_numpy()
-        if not post.any():
-            raise ValueError("no post-treatment cells to aggregate")
-        overall = float(table.loc[post, "estimate"].mean())
-        overall_inf = np.column_stack(influences)[:, post].mean(axis=1)
-        return self._aggregate_result(type, table, overall, overall_inf)
+        return pd.DataFrame(rows), np.column_stack(influences)
 
     def _weighted(self, keep: np.ndarray, shares: dict[int, float]) -> tuple[float, np.ndarray]:
         if not keep.any():
@@ -726,21 +731,33 @@ class GroupTimeResult:
             ci_high=interval["ci_high"], spec=self.spec,
         )
 
-    def pre_trend_test(self) -> WaldTest:
-        """Joint Wald test that all pre-treatment ATT(g, t) (t < g) are zero (``did``'s ``W``).
+    def pre_trend_test(self, by: str = "cell") -> WaldTest:
+        """Joint Wald test that the effects before start are zero; chi-squared reference.
 
-        Normalisation cells (``time == base_time``) are left out; chi-squared reference.
+        Parameters
+        ----------
+        by : {"cell", "event_time"}
+            ``cell``: all pre-treatment ATT(g, t), t < g (``did``'s ``W``). With many groups
+            and few units per group their covariance can be singular, so ``event_time`` tests
+            the dynamic aggregation's estimates for every event time before start instead
+            (one degree of freedom per month, however many groups).
+            Normalisation cells (``time == base_time``) are left out either way.
         """
-        cells = self.att_gt
-        pre = ((cells["time"] < cells["group"]) & (cells["time"] != cells["base_time"])).to_numpy()
+        _check_choice(by, "by", ("cell", "event_time"))
         n = self.influence.shape[0]
-        infl = self.influence[:, pre]
-        return _wald_test(
-            cells["estimate"].to_numpy()[pre],
-            infl.T @ infl / n**2,
-            df_denom=None,
-            hypothesis=f"all {int(pre.sum())} pre-treatment ATT(g,t) are zero",
-        )
+        if by == "event_time":
+            table, influence = self._by_event_time(_group_shares(self.unit_groups))
+            normalised = table["std_error"].isna()
+            pre = ((table["event_time"] < 0) & ~normalised).to_numpy()
+            estimates, infl = table["estimate"].to_numpy()[pre], influence[:, pre]
+            hypothesis = f"the {int(pre.sum())} aggregated effects before start are zero"
+        else:
+            cells = self.att_gt
+            pre = ((cells["time"] < cells["group"])
+                   & (cells["time"] != cells["base_time"])).to_numpy()
+            estimates, infl = cells["estimate"].to_numpy()[pre], self.influence[:, pre]
+            hypothesis = f"all {int(pre.sum())} pre-treatment ATT(g,t) are zero"
+        return _wald_test(estimates, infl.T @ infl / n**2, df_denom=None, hypothesis=hypothesis)
 
     def _rows(self) -> list[tuple[str, str]]:
         s = self.spec

@@ -350,5 +350,6 @@ def _result(data, spec, treated, cells, weights, subclass, score, fields) -> Mat
         _balance_inputs=(terms, treated, weights, score),
         score=None if score is None else pd.Series(score, index=data.index, name="score"),
         _treated=np.asarray(treated, dtype=bool),
+        _kept=keep,
         **fields,
     )

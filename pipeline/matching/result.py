@@ -226,6 +226,7 @@ class MatchResult:
     cutpoints: dict[str, tuple[float, ...]] | None = None
     score: pd.Series | None = field(default=None, repr=False)
     _treated: np.ndarray | None = field(default=None, repr=False)
+    _kept: np.ndarray | None = field(default=None, repr=False)  # in the matched sample
     # inputs of the full balance table, computed on first use (its eCDF statistics sort every
     # column, most of the time of a large matching); None once computed
     _balance_inputs: tuple | None = field(default=None, repr=False)
@@ -308,13 +309,29 @@ class MatchResult:
         smd = table["smd_after"].abs()
         return list(smd.index[smd > threshold])
 
-    def sample_sizes(self) -> pd.DataFrame:
-        """Counts of treated and control units.
+    def sample_sizes(self, by: pd.Series | None = None) -> pd.DataFrame:
+        """Counts of treated and control units, overall or by group.
 
-        Rows: ``all``, ``matched``, ``unmatched`` and ``no_counterpart_in_cell``, the part of
-        the unmatched units whose exact cell holds no unit of the other group (0 without
-        ``exact``).
+        Parameters
+        ----------
+        by : Series, optional
+            A characteristic of every input unit (same index and order as the data given to
+            :func:`~pipeline.matching.match`), e.g. ``data["cohort"]``.
+
+        Returns
+        -------
+        DataFrame
+            Without ``by``: rows ``all``, ``matched``, ``unmatched`` and
+            ``no_counterpart_in_cell``, the part of the unmatched units whose exact cell
+            holds no unit of the other group (0 without ``exact``); columns ``control`` and
+            ``treated``. With ``by``: one row per value, columns ``treated``,
+            ``treated_matched``, ``treated_unmatched``, ``control``, ``control_matched`` and
+            ``unmatched_reason``: ``"no eligible comparison"`` where the group has treated
+            units but no control at all, ``"no comparison close enough"`` where some treated
+            units found none within the caliper (or exact cell), else empty.
         """
+        if by is not None:
+            return self._sample_sizes_by(by)
         return pd.DataFrame(
             {
                 "control": [
@@ -334,6 +351,25 @@ class MatchResult:
                 ["all", "matched", "unmatched", "no_counterpart_in_cell"], name="sample"
             ),
         )
+
+    def _sample_sizes_by(self, by: pd.Series) -> pd.DataFrame:
+        if self._treated is None or self._kept is None or len(by) != len(self._treated):
+            raise ValueError(
+                f"by must hold one value per input unit ({len(by)} values given for "
+                f"{self.n_treated + self.n_control} units)"
+            )
+        treated = pd.Series(self._treated, index=by.index)
+        in_sample = pd.Series(self._kept, index=by.index)
+        counts = pd.DataFrame({
+            "treated": treated, "treated_matched": treated & in_sample,
+            "control": ~treated, "control_matched": ~treated & in_sample,
+        }).groupby(by.rename(by.name or "group"), sort=True, observed=True).sum()
+        counts.insert(2, "treated_unmatched", counts["treated"] - counts["treated_matched"])
+        reason = np.where(
+            (counts["treated"] > 0) & (counts["control"] == 0), "no eligible comparison",
+            np.where(counts["treated_unmatched"] > 0, "no comparison close enough", ""),
+        )
+        return counts.astype("int64").assign(unmatched_reason=reason)
 
     def _caliper_text(self) -> str:
         s = self.spec
