@@ -163,6 +163,10 @@ class EstimationConfig(_Strict):
     min_treated_subgroup: Annotated[int, Field(ge=1)] = 10  # fewer: "too few", no number
     # a month before start at which a "placebo effect" should be nil (nobody took part yet)
     placebo_month: Annotated[int, Field(le=-2, ge=-120)] = -18
+    # with design.later_participants = keep: a comparison who joins a later cohort counts
+    # only until the month before its own start (censored), so the effect is against not
+    # taking part, not against taking part later
+    censor_later_participants: bool = False
     confidence_level: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
 
     @model_validator(mode="after")

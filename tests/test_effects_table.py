@@ -146,6 +146,48 @@ def test_matched_panel_gives_calendar_months_and_stacked_periods(tmp_path):
         matched_panel(path, matched, starts, "salary", (-1, 0))
 
 
+def test_comparisons_who_join_later_are_censored_from_their_own_start(tmp_path):
+    from pipeline.register.outcomes import (
+        censoring_months,
+        matched_panel,
+        outcome_at,
+        outcome_paths,
+    )
+
+    # set 1: participant p1 with comparisons c1 (joins the 2020-HT cohort, 6 months later)
+    # and c2; set 2: participant p2 with c3, who joins 2020-HT as well
+    months = range(-1, 13)
+    outcomes = pd.DataFrame([
+        {"pid": pid, "cohort": "2020-VT", "rel_month": m, "employed": int(m >= 3),
+         "earnings": 0.0, "registered_unemployed": 0, "employed_matching": 0}
+        for pid in ("p1", "c1", "c2", "p2", "c3") for m in months
+    ])
+    path = tmp_path / "outcomes.parquet"
+    outcomes.to_parquet(path)
+    matched = pd.DataFrame({
+        "pid": ["p1", "c1", "c2", "p2", "c3"], "cohort": "2020-VT",
+        "treated": [True, False, False, True, False],
+        "weights": [1.0, 0.75, 0.75, 1.0, 1.5], "subclass": [1, 1, 1, 2, 2],
+    })
+    participants = pd.DataFrame({"pid": ["p1", "p2", "c1", "c3"],
+                                 "cohort": ["2020-VT", "2020-VT", "2020-HT", "2020-HT"]})
+    starts = pd.DataFrame({"cohort": ["2020-VT", "2020-HT"], "cohort_start": [24242, 24248]})
+    censored_from = censoring_months(matched, participants, starts)
+    assert censored_from.tolist()[1] == 6 and censored_from.isna().tolist() == [
+        True, False, True, True, False]
+    censored = matched.assign(censored_from=censored_from)
+    before = outcome_at(path, censored, 5)
+    pd.testing.assert_frame_equal(before, outcome_at(path, matched, 5))
+    after = outcome_at(path, censored, 6)
+    # c1 leaves set 1 and c2 takes over its weight; set 2 loses its only comparison
+    assert after["pid"].tolist() == ["p1", "c2"]
+    assert after["weights"].tolist() == [1.0, 1.5]
+    paths = outcome_paths(path, censored).set_index(["group", "rel_month"])["n"]
+    assert paths.loc[("comparison", 5)] == 3 and paths.loc[("comparison", 6)] == 1
+    panel = matched_panel(path, censored, starts, "employed", (-1, 12))
+    assert panel.loc[panel["unit"] == "c1/2020-VT", "rel_month"].max() == 5
+
+
 def test_specification_table_estimates_each_variant_and_says_why_one_fails(tmp_path):
     from pipeline.effects.specifications import specification_table
 

@@ -321,6 +321,7 @@ subgroups: list = [  # characteristics of each matched set's participant to brea
 ]
 min_treated_subgroup: int = 10  # a subgroup with fewer participants gets no estimate
 placebo_month: int = -18  # a month before start where the "effect" should be nil
+censor_later_participants: bool = False  # comparisons who join later count until they start
 confidence_level: float = 0.95  # level of the confidence intervals
 """),
     code("""
@@ -334,14 +335,30 @@ from pipeline.effects.table import (
     attach_subgroups, effects_table, headline, matched_estimators,
 )
 from pipeline.matching import handle_missing
-from pipeline.register.outcomes import OUTCOMES, matched_panel, outcome_at, outcome_paths
+from pipeline.register.outcomes import (
+    OUTCOMES, censoring_months, matched_panel, outcome_at, outcome_paths,
+)
 from pipeline.stage import StageRun
 
 config = load_config(config_path)
 stage = StageRun("estimate", config)
 matched = pd.read_parquet(stage.add_input(config.processed_dir / "matched.parquet"))
 baseline = pd.read_parquet(stage.add_input(config.processed_dir / "baseline.parquet"))
+participants = pd.read_parquet(stage.add_input(config.processed_dir / "participants.parquet"))
 outcomes_path = stage.add_input(config.processed_dir / "outcomes.parquet")
+"""),
+    md("""
+## Comparisons who take part later
+
+A comparison who joins a later cohort was not taking part at its pseudo-start, so it may be
+a comparison then; from its own start on it is taking part, so its months from then on are
+censored (left out) and the other comparisons of its matched set take over its weight.
+"""),
+    code("""
+censored_from = censoring_months(matched, participants, baseline)
+if censor_later_participants:
+    matched = matched.assign(censored_from=censored_from)
+censored_from.describe()
 """),
     md("## Outcomes at each horizon"),
     code("""
@@ -414,6 +431,7 @@ specifications = specification_table(
     horizon_months=horizon_months,
     outcomes=("employed", "earnings"),
     confidence_level=confidence_level,
+    censor_participants=participants if censor_later_participants else None,
 )
 specifications[["specification", "outcome", "estimate", "ci_low", "ci_high", "n_t", "n_c"]]
 """),
@@ -491,6 +509,9 @@ stage.record_rows(
     group_time_cells=len(group_time.att_gt),
     group_time_units=group_time.spec.n_units,
     group_time_units_dropped_incomplete=group_time.spec.n_dropped_unbalanced,
+    comparisons_joining_later=int(censored_from.notna().sum()),
+    comparisons_censored_by_headline=int((censored_from <= horizon_months).sum())
+    if censor_later_participants else 0,
     **{f"effects_{status}": int((effects["status"] == status).sum())
        for status in effects["status"].unique()},
 )

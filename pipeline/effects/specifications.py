@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.matching import BalanceWarning, match
-from pipeline.register.outcomes import outcome_at
+from pipeline.register.outcomes import censoring_months, outcome_at
 
 from .att import att
 
@@ -51,6 +51,7 @@ def specification_table(
     outcomes: tuple[str, ...] = ("employed",),
     variants: Mapping[str, Mapping[str, object]] | None = None,
     confidence_level: float = 0.95,
+    censor_participants: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Estimate the headline effect under every specification.
 
@@ -74,6 +75,9 @@ def specification_table(
         default.
     confidence_level : float
         Coverage of the intervals.
+    censor_participants : DataFrame, optional
+        Everyone who took part (``pid, cohort``): comparisons are censored when they start
+        (:func:`~pipeline.register.outcomes.censoring_months`), as in the headline.
 
     Returns
     -------
@@ -95,8 +99,11 @@ def specification_table(
         except ValueError as error:
             rows.extend(_failed(name, outcome, horizon_months, str(error)) for outcome in outcomes)
             continue
-        at = outcome_at(outcomes_path, matched[["pid", "cohort", "treated", "weights",
-                                                "subclass"]], horizon_months)
+        matched = matched[["pid", "cohort", "treated", "weights", "subclass"]]
+        if censor_participants is not None:
+            matched = matched.assign(
+                censored_from=censoring_months(matched, censor_participants, baseline))
+        at = outcome_at(outcomes_path, matched, horizon_months)
         at = at.loc[at["observed"]]
         if not overrides:
             extra = [c for c in covariates if c not in ("pid", "cohort")]
