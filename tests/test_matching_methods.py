@@ -551,3 +551,29 @@ def test_a_singular_score_model_names_the_collinear_covariates():
     data["city"], data["in_b"] = city, (city == "b").astype(int)
     with pytest.raises(ValueError, match=r"'city_b', 'in_b'"):
         match(data, "t", ["x", "city", "in_b"])
+
+
+def test_score_histogram_counts_every_unit_once_per_group():
+    from pipeline.matching.overlap import score_histogram
+
+    rng = np.random.default_rng(8)
+    data = pd.DataFrame({"x": rng.normal(size=500)})
+    data["t"] = (rng.random(500) < 1 / (1 + np.exp(-1 - 2 * data["x"]))).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = match(data, "t", ["x"], ratio=2, caliper=0.2)
+    table = result.score_histogram(bins=12)
+    totals = table.groupby("group", sort=False)["n"].sum()
+    assert totals.to_dict() == {"treated": result.n_treated, "control": result.n_control,
+                                "matched_control": result.n_control_matched}
+    matched = result.matched_data()
+    weight = table.loc[table["group"] == "matched_control", "weight"].sum()
+    assert weight == pytest.approx(matched.loc[matched["t"] == 0, "weights"].sum())
+    assert (table.groupby("group")["bin"].nunique() == 12).all()
+    logit = np.log(result.score / (1 - result.score))
+    assert table["logit_low"].min() == pytest.approx(logit.min())
+    assert table["logit_high"].max() == pytest.approx(logit.max())
+    # the lowest score goes to the first bin, the highest to the last
+    edges = score_histogram(np.array([0.2, 0.45, 0.8]), np.array([True, False, True]), bins=2)
+    assert edges.loc[edges["group"] == "treated", "n"].tolist() == [1, 1]
+    assert edges.loc[edges["group"] == "control", "n"].tolist() == [1, 0]

@@ -287,6 +287,7 @@ stage.write_parquet(result.balance().reset_index(), "balance.parquet")
 stage.write_parquet(result.sample_sizes().reset_index(), "match_counts.parquet")
 stage.write_parquet(support.rename_axis("group").reset_index(), "common_support.parquet")
 stage.write_parquet(by_cohort.reset_index(), "match_counts_by_cohort.parquet")
+stage.write_parquet(result.score_histogram(), "score_histogram.parquet")
 stage.record_rows(
     treated_off_support=int(support.loc["treated", "n_off_support"]),
     baseline=len(baseline),

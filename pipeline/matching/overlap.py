@@ -69,3 +69,54 @@ def overlap_plot(score: np.ndarray, treated: np.ndarray, weights: np.ndarray | N
     ax.set_ylabel("density")
     ax.legend(loc="upper right")
     return ax
+
+
+def score_histogram(score: np.ndarray, treated: np.ndarray, weights: np.ndarray | None = None,
+                    *, bins: int = 20) -> pd.DataFrame:
+    """Counts of units per bin of the logit of the score, by group: a table to publish.
+
+    The bins are equally wide on the logit scale (the scale matching uses; on the probability
+    scale a rare treatment puts almost everyone in the first bin) and span every unit's score.
+    Only counts are returned, so a report can suppress small bins before drawing them.
+
+    Parameters
+    ----------
+    score : array
+        Propensity scores in (0, 1).
+    treated : array of bool
+        Treatment indicator.
+    weights : array, optional
+        Matching weights; adds the group ``"matched_control"`` (controls with positive weight,
+        counted once each, and their summed ``weight``).
+    bins : int
+        Number of bins.
+
+    Returns
+    -------
+    DataFrame
+        ``group`` (``"treated"``, ``"control"``, then ``"matched_control"``), ``bin``
+        (0, 1, ...), ``logit_low``, ``logit_high``, ``n`` and ``weight`` (the sum of weights:
+        ``n`` for the unweighted groups); every bin of every group, zeros included.
+    """
+    score, treated = np.asarray(score, dtype=float), np.asarray(treated, dtype=bool)
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}")
+    clipped = np.clip(score, 1e-12, 1 - 1e-12)
+    logit = np.log(clipped / (1 - clipped))
+    low, high = float(logit.min()), float(logit.max())
+    edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
+    position = np.clip(np.searchsorted(edges, logit, side="right") - 1, 0, bins - 1)
+    groups = {"treated": (treated, np.ones(len(score))),
+              "control": (~treated, np.ones(len(score)))}
+    if weights is not None:
+        w = np.asarray(weights, dtype=float)
+        groups["matched_control"] = (~treated & (w > 0), w)
+    frames = []
+    for name, (members, w) in groups.items():
+        frames.append(pd.DataFrame({
+            "group": name, "bin": np.arange(bins),
+            "logit_low": edges[:-1], "logit_high": edges[1:],
+            "n": np.bincount(position[members], minlength=bins).astype("int64"),
+            "weight": np.bincount(position[members], weights=w[members], minlength=bins),
+        }))
+    return pd.concat(frames, ignore_index=True)

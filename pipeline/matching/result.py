@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .balance import balance_table
-from .overlap import common_support, overlap_plot
+from .overlap import common_support, overlap_plot, score_histogram
 
 SMD_THRESHOLD = 0.1
 
@@ -486,6 +486,15 @@ class MatchResult:
         weights = pd.Series(0.0, index=self.score.index)
         weights.loc[self._matched.index] = self._matched["weights"].to_numpy()
         return overlap_plot(self.score.to_numpy(), self._treated, weights.to_numpy(), ax)
+
+    def score_histogram(self, bins: int = 20) -> pd.DataFrame:
+        """Units per bin of the logit score: participants, eligible and matched controls
+        (see :func:`pipeline.matching.overlap.score_histogram`)."""
+        if self.score is None:
+            raise ValueError("a score histogram needs a propensity score (distance='logit')")
+        weights = np.zeros(len(self.score))
+        weights[self._kept] = self._matched["weights"].to_numpy()
+        return score_histogram(self.score.to_numpy(), self._treated, weights, bins=bins)
 
     def love_plot(self, ax=None, *, threshold: float = SMD_THRESHOLD):
         """Absolute standardised mean differences before and after matching, one row per term.
