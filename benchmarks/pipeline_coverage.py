@@ -52,7 +52,17 @@ def one_world(
     true_att = next(r["att"] for r in truth["att"]["employed"]["all"]
                     if r["horizon_months"] == int(row["horizon_months"]))
     numbers = {name: float(row[name]) for name in ("estimate", "std_error", "ci_low", "ci_high")}
-    return {"seed": seed, **numbers, "truth": true_att, "n_treated": int(row["n_t"])}
+    # what the sensitivity analysis and the placebo test say about the same estimate
+    robustness = pd.read_parquet(config.processed_dir / "robustness.parquet").set_index(
+        "outcome").loc["employed"]
+    placebo = pd.read_parquet(config.processed_dir / "placebo.parquet").set_index(
+        "outcome").loc["employed"]
+    sensitivity = {"critical_gamma": float(robustness["critical_gamma"]),
+                   "e_value": float(robustness["e_value"]),
+                   "placebo_estimate": float(placebo["estimate"]),
+                   "placebo_covers_zero": bool(placebo["ci_low"] <= 0 <= placebo["ci_high"])}
+    return {"seed": seed, **numbers, "truth": true_att, "n_treated": int(row["n_t"]),
+            **sensitivity}
 
 
 def main() -> None:
@@ -78,6 +88,9 @@ def main() -> None:
         "sd_error": float(error.std()),
         "mean_std_error": float(frame["std_error"].mean()),
         "coverage_95": float(covered.mean()),
+        "median_critical_gamma": float(frame["critical_gamma"].median()),
+        "median_e_value": float(frame["e_value"].median()),
+        "placebo_covers_zero": float(frame["placebo_covers_zero"].mean()),
         "worlds_detail": rows,
     }
     folder = REPO_ROOT / "benchmarks" / "results"
@@ -87,6 +100,9 @@ def main() -> None:
     print(f"{seeds} worlds, selection on unobservables: {unobserved}")
     print(f"mean error {summary['mean_error']:+.4f}, sd of errors {summary['sd_error']:.4f}, "
           f"mean SE {summary['mean_std_error']:.4f}, 95% coverage {summary['coverage_95']:.2f}")
+    print(f"median critical Gamma {summary['median_critical_gamma']:.2f}, median E-value "
+          f"{summary['median_e_value']:.2f}, placebo interval covers 0 in "
+          f"{summary['placebo_covers_zero']:.0%} of worlds")
 
 
 if __name__ == "__main__":
