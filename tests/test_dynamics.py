@@ -677,3 +677,28 @@ def test_pre_trend_by_event_time_detects_a_planted_trend_with_one_df_per_month()
     assert stacked_group_time_att(data, **STACKED).pre_trend_test(by="event_time").p_value > 0.001
     with pytest.raises(ValueError, match="by must be one of"):
         res.pre_trend_test(by="group")
+
+
+def test_exact_absorption_equals_panel_ols_two_way_on_a_stacked_unbalanced_panel():
+    """The event study absorbs unit and period effects exactly before PanelOLS; PanelOLS with
+    both effects (its own iterative demeaning) gives the same numbers."""
+    data = simulate_matched_stacks(np.random.default_rng(41), n_sets=40)
+    data = data.sample(frac=0.95, random_state=1).sort_index()  # gaps: unbalanced
+    data = data.assign(rel=data["month"] - data["start"], treated=(data["g"] > 0).astype(int),
+                       period=data["start"] * 1000 + data["month"],
+                       cluster=data["unit"].str.rsplit("-", n=1).str[-1]
+                       + data["start"].astype(str))
+    res = event_study(data, unit="unit", time="period", relative_time="rel", treated="treated",
+                      outcome="y", weights="w", cluster="cluster", window=(-6, 6))
+    events = pd.DataFrame({f"e{k}": (data["treated"] * (data["rel"] == k)).astype(float)
+                           for k in res.params.index}).set_index(
+        pd.MultiIndex.from_arrays([data["unit"], data["period"]]))
+    model = PanelOLS(pd.Series(data["y"].to_numpy(), index=events.index, name="y"),
+                     events, entity_effects=True, time_effects=True,
+                     weights=pd.Series(data["w"].to_numpy(), index=events.index))
+    clusters = pd.DataFrame({"c": pd.factorize(data["cluster"])[0]}, index=events.index)
+    fit = model.fit(cov_type="clustered", clusters=clusters, debiased=True, group_debias=True,
+                    auto_df=False, count_effects=False)
+    np.testing.assert_allclose(res.params.to_numpy(), fit.params.to_numpy(), rtol=1e-7,
+                               atol=1e-9)
+    np.testing.assert_allclose(res.std_errors.to_numpy(), fit.std_errors.to_numpy(), rtol=1e-6)

@@ -23,7 +23,6 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from linearmodels import PanelOLS
 from scipy import stats
 
 CONTROL_GROUPS = ("not_yet_treated", "never_treated")
@@ -494,27 +493,65 @@ def _fit_two_way(
     weights: str | None,
     cluster: str,
 ) -> tuple[pd.Series, pd.DataFrame]:
-    """PanelOLS with entity and time effects; CR1 covariance clustered on ``cluster``."""
-    index = pd.MultiIndex.from_arrays(
-        [frame[unit].to_numpy(), frame[time].to_numpy(dtype=np.int64)], names=[unit, time]
-    )
-    exog = dummies.set_axis(index).rename(columns=lambda k: f"event_{k}")
-    model = PanelOLS(
-        pd.Series(frame[outcome].to_numpy(dtype=float), index=index, name=outcome),
-        exog,
-        entity_effects=True,
-        time_effects=True,
-        weights=None if weights is None else pd.Series(frame[weights].to_numpy(float), index),
-    )
-    clusters = pd.DataFrame({"cluster": pd.factorize(frame[cluster])[0]}, index=index)
-    fit = model.fit(
-        cov_type="clustered", clusters=clusters, debiased=True, group_debias=True,
-        auto_df=False, count_effects=False,
-    )
+    """The two-way fixed-effects (W)LS of ``PanelOLS``, with a CR1 covariance on ``cluster``.
+
+    The estimator of ``linearmodels.PanelOLS(entity_effects=True, time_effects=True)`` with
+    ``cov_type="clustered", debiased=True, group_debias=True, count_effects=False``: the tests
+    check equality with PanelOLS and with R's plm and lm + sandwich. The unit and period
+    effects are absorbed exactly (:func:`_absorb_two_way`, Frisch-Waugh-Lovell) instead of by
+    PanelOLS's alternating projections, which took a minute on the demo's stacked panel
+    (5,800 units, 610 cohort x month periods); this takes about a second. The covariance is
+    ``G/(G-1) * (N-1)/(N-k) * B^-1 (sum_g s_g s_g') B^-1`` with ``B = X'WX`` and ``s_g`` the
+    sum of ``w x e`` over cluster g.
+    """
+    w = np.ones(len(frame)) if weights is None else frame[weights].to_numpy(dtype=float)
+    units = pd.factorize(frame[unit])[0]
+    periods = pd.factorize(frame[time].to_numpy(dtype=np.int64))[0]
+    within = _absorb_two_way(
+        np.column_stack([frame[outcome].to_numpy(dtype=float), dummies.to_numpy(dtype=float)]),
+        units, periods, w)
+    y, x = within[:, 0], within[:, 1:]
+    xw = x * w[:, None]
+    bread = np.linalg.inv(x.T @ xw)
+    beta = bread @ (xw.T @ y)
+    codes = pd.factorize(frame[cluster])[0]
+    scores = np.zeros((codes.max() + 1, x.shape[1]))
+    np.add.at(scores, codes, xw * (y - x @ beta)[:, None])
+    n, k, g = len(frame), x.shape[1], scores.shape[0]
+    cov = bread @ (scores.T @ scores) @ bread * (g / (g - 1)) * ((n - 1) / (n - k))
     times = pd.Index(dummies.columns.astype(int), name="relative_time")
-    params = pd.Series(fit.params.to_numpy(), index=times, name="estimate")
-    cov = pd.DataFrame(fit.cov.to_numpy(), index=times, columns=times)
-    return params, cov
+    return (pd.Series(beta, index=times, name="estimate"),
+            pd.DataFrame(cov, index=times, columns=times))
+
+
+def _absorb_two_way(
+    data: np.ndarray, units: np.ndarray, periods: np.ndarray, w: np.ndarray
+) -> np.ndarray:
+    """Residuals of every column of ``data`` on unit and period indicators (weights ``w``).
+
+    With D_u, D_t the indicator matrices and W = diag(w): first Z_u = Z - D_u (D_u'W D_u)^-1
+    D_u'W Z; the period effects of Z_u then solve A b = D_t'W Z_u with
+    A = D_t'W D_t - D_t'W D_u (D_u'W D_u)^-1 D_u'W D_t (singular by one per connected set of
+    units and periods: the pseudo-inverse picks one solution, the residuals are unique), and
+    the residual is Z_u - (D_t b - D_u (D_u'W D_u)^-1 D_u'W D_t b).
+    """
+    from scipy import sparse
+
+    n = len(w)
+    d_u = sparse.csr_matrix((np.ones(n), (np.arange(n), units)))
+    d_t = sparse.csr_matrix((np.ones(n), (np.arange(n), periods)))
+    unit_weight = np.asarray(d_u.T @ w).ravel()
+    weighted = data * w[:, None]
+    within_unit = data - d_u @ ((d_u.T @ weighted) / unit_weight[:, None])
+    cross = (d_t.T @ sparse.diags(w) @ d_u).tocsr()  # periods x units, sparse
+    period_weight = np.asarray(d_t.T @ w).ravel()
+    normal = np.diag(period_weight) - (cross @ sparse.diags(1 / unit_weight) @ cross.T).toarray()
+    # one zero eigenvalue per connected set of units and periods, computed as rounding noise:
+    # cut eigenvalues below 1e-9 of the largest (true ones are of the order of period weights)
+    inverse = np.linalg.pinv(normal, rtol=1e-9, hermitian=True)
+    effects = inverse @ (d_t.T @ (within_unit * w[:, None]))
+    fitted = d_t @ effects - d_u @ ((cross.T @ effects) / unit_weight[:, None])
+    return within_unit - fitted
 
 
 # ---- Callaway & Sant'Anna group-time ATTs -------------------------------------------------------
