@@ -188,7 +188,7 @@ class StudyConfig(_Strict):
 
     study: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
     title: str
-    language: Literal["en"] = "en"  # Swedish arrives with the report issue
+    language: Literal["en", "sv"] = "en"  # the report's language
     # Folder holding data_processed/ and reports/; the repository by default (tests use a
     # temporary folder).
     output_root: str | None = None

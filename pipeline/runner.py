@@ -218,14 +218,14 @@ def run_stage(stage: str, config_path: str) -> Path:
             # the kernel's own start-up warnings are not the evaluator's business
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
-        output_dir = None
-        if stage == "report":
-            from pipeline.report.render import render_report
-
-            render_report(config, executed)
-            output_dir = config.report_dir
+        output_dir = config.report_dir if stage == "report" else None
         add_to_stage(config, stage, executed, f"executed/{spec.notebook}")
-        return commit_stage(config, stage, parameters, output_dir=output_dir)
+        manifest = commit_stage(config, stage, parameters, output_dir=output_dir)
+        if stage == "report":
+            from pipeline.report.render import write_index
+
+            write_index(config.report_dir.parent)
+        return manifest
     except PapermillExecutionError as exc:
         failed = config.processed_dir / "executed" / "failed" / spec.notebook
         failed.parent.mkdir(parents=True, exist_ok=True)

@@ -521,41 +521,45 @@ stage.ready();
 ]
 
 REPORT = [
+    md("""
+# 05 · Render the evaluation report
+
+The report is built from the stages' outputs only (nothing is estimated here), in the study's
+language, with every count passed through disclosure control, and written as one
+self-contained HTML file: styles inline, figures embedded, no scripts.
+"""),
     params("""
 config_path: str = "config/demo.yml"  # study configuration
-language: str = "en"  # report language
-title: str = "Demo programme (synthetic data)"  # report title
+language: str = "en"  # report language: "en" or "sv"
+title: str = "Demo programme (synthetic data)"  # the programme's name in the title
 min_cell_count: int = 5  # smallest count shown; smaller cells are suppressed
 """),
     code("""
-from IPython.display import HTML, Markdown, display
+import pandas as pd
 
 from pipeline.config import load_config
-from pipeline.report import sections
+from pipeline.report.build import build_report
+from pipeline.report.evidence import load_evidence
+from pipeline.report.render import render_html, report_metadata
 from pipeline.stage import StageRun
 
 config = load_config(config_path)
 stage = StageRun("report", config)
-evidence = sections.load_evidence(config, stage)
-display(HTML(sections.style()))
-display(Markdown(sections.title(title, evidence)))
+evidence = load_evidence(config, stage)
+pd.Series(evidence.missing, name="missing, and why", dtype="object")
+"""),
+    md("## The report"),
+    code("""
+report = build_report(evidence, language, title=title, min_cell_count=min_cell_count)
+page = render_html(report)
+stage.write_text("report.html", page)
+stage.write_text("report.json", report_metadata(report))
+stage.record_facts(language=language, min_cell_count=min_cell_count,
+                   headline=report.facts["headline"], missing=report.facts["missing"])
+stage.record_rows(sections=len(report.sections), html_bytes=len(page.encode("utf-8")))
+[(section.id, section.heading) for section in report.sections]
 """),
     code("""
-display(Markdown(sections.summary(evidence, min_cell_count)))
-"""),
-    code("""
-display(Markdown(sections.employment_heading()))
-sections.employment_path_figure(evidence, min_cell_count)
-"""),
-    code("""
-display(Markdown(sections.effects_section(evidence, min_cell_count)))
-"""),
-    code("""
-display(Markdown(sections.comparison_section(evidence, min_cell_count)))
-sections.balance_figure(evidence)
-"""),
-    code("""
-display(Markdown(sections.appendix(evidence, min_cell_count)))
 stage.ready();
 """),
 ]

@@ -1,0 +1,87 @@
+"""How good the comparison is: matched counts per cohort, balance, overlap."""
+
+from __future__ import annotations
+
+from pipeline.matching.result import SMD_THRESHOLD
+from pipeline.report import figures
+from pipeline.report.context import Context
+from pipeline.report.disclosure import protect_counts
+from pipeline.report.document import Section, note, paragraph, raw, table
+
+
+def cohorts_by_start(context: Context, cohorts) -> list:
+    """Cohorts in the order they started (by name where the start is unknown)."""
+    baseline = context.evidence.table("baseline")
+    starts = ({} if baseline is None
+              else baseline.groupby("cohort")["cohort_start"].min().to_dict())
+    return sorted(cohorts, key=lambda c: (starts.get(c, float("inf")), str(c)))
+
+
+def matched_counts(context: Context) -> list:
+    """Participants and comparison persons per cohort, with totals, protected."""
+    tr = context.tr
+    matched = context.evidence.table("matched")
+    if matched is None:
+        return []
+    counts = (matched.assign(group=matched["treated"].map({True: "participants",
+                                                             False: "comparison"}))
+              .groupby(["cohort", "group"]).size().unstack(fill_value=0)
+              .reindex(columns=["participants", "comparison"], fill_value=0))
+    counts = counts.reindex(cohorts_by_start(context, counts.index))
+    protected = protect_counts(counts, context.rules, total_row=True, total_column=False,
+                               total_label=tr.t("common.total"))
+    shown = protected.formatted(tr.count, marker=tr.suppressed())
+    shown = shown.rename(columns={"participants": tr.t("comparison.table.participants"),
+                                  "comparison": tr.t("comparison.table.comparison")})
+    shown = shown.rename_axis(tr.t("comparison.table.cohort")).reset_index()
+    return [raw(table(shown, tr.t("comparison.matched_per_cohort"),
+                      numeric=list(shown.columns[1:]),
+                      footnotes=[tr.t("common.legend_suppressed",
+                                      minimum=tr.count(context.rules.min_cell_count))]))]
+
+
+def balance_sentences(context: Context) -> list:
+    """Largest SMD before and after, and which covariates stay apart."""
+    tr = context.tr
+    balance = context.evidence.table("balance")
+    if balance is None:
+        return []
+    covariates = balance.set_index("variable").drop(index="distance", errors="ignore")
+    blocks = [paragraph(tr.t(
+        "comparison.smd",
+        before=tr.number(covariates["smd_before"].abs().max(), 2),
+        after=tr.number(covariates["smd_after"].abs().max(), 2),
+    ))]
+    apart = covariates.index[covariates["smd_after"].abs() > SMD_THRESHOLD].tolist()
+    threshold = tr.number(SMD_THRESHOLD, 1)
+    if apart:
+        blocks.append(paragraph(tr.t("comparison.unbalanced", threshold=threshold,
+                                     covariates=tr.join(apart))))
+    else:
+        blocks.append(paragraph(tr.t("comparison.balanced", threshold=threshold)))
+    return blocks
+
+
+def build(context: Context) -> Section:
+    tr, evidence = context.tr, context.evidence
+    blocks = [paragraph(tr.t("comparison.intro")), *matched_counts(context)]
+    unmatched = evidence.rows("match").get("treated_unmatched")
+    if unmatched:
+        blocks.append(paragraph(tr.plural("comparison.unmatched", int(unmatched))
+                                if not context.rules.is_small(int(unmatched))
+                                else tr.t("comparison.unmatched_few",
+                                          minimum=tr.count(context.rules.min_cell_count))))
+    blocks += balance_sentences(context)
+    balance = evidence.table("balance")
+    if balance is not None:
+        blocks += [paragraph(tr.t("comparison.balance_figure")),
+                   raw(figures.love_plot(balance, tr, threshold=SMD_THRESHOLD).to_html())]
+    histogram = evidence.table("score_histogram")
+    if histogram is not None:
+        blocks += [paragraph(tr.t("comparison.overlap")),
+                   raw(figures.overlap_plot(histogram, tr, context.rules).to_html())]
+    blocks.append(note(tr.t("comparison.unobserved")))
+    return Section("comparison", tr.t("comparison.heading"), tuple(blocks))
+
+
+
