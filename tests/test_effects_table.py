@@ -216,3 +216,18 @@ def test_specification_table_estimates_each_variant_and_says_why_one_fails(tmp_p
     broken = table.set_index("specification").loc["broken"]
     assert broken["status"] == "not_estimable" and "ratio" in broken["note"]
     assert table.set_index("specification").loc["as configured", "n_t"] > 50
+
+
+def test_every_estimate_carries_its_minimum_detectable_effect():
+    from pipeline.effects.power import minimum_detectable_effect
+
+    table = effects_table({12: matched_frame()}, matched_estimators(), outcomes=["employed"],
+                          subgroups=["female"], min_treated=5)
+    estimated = table.loc[table["status"] == "estimated"]
+    assert len(estimated) and estimated["mde"].notna().all()
+    row = estimated.iloc[0]
+    # t reference with the clustered interval's degrees of freedom: a bit above 2.8 SE
+    assert 2.8 * row["std_error"] < row["mde"] < 3.2 * row["std_error"]
+    assert row["mde"] == pytest.approx(minimum_detectable_effect(
+        row["std_error"], df=row["n_t"] - 1), rel=0.05)
+    assert table.loc[table["status"] != "estimated", "mde"].isna().all()

@@ -234,10 +234,10 @@ def test_report_headline_equals_the_effects_table(demo_pipeline):
     tr = translator(demo_pipeline.language)
     expected = tr.t(
         "summary.headline", duration=tr.plural("unit.months", 12),
-        treated=tr.percent(row["mean_treated"]), control=tr.percent(row["mean_control"]),
-        effect=tr.percentage_points(row["estimate"]), level="95",
-        low=tr.number(100 * row["ci_low"], 0, signed=True),
-        high=tr.number(100 * row["ci_high"], 0, signed=True))
+        treated=tr.percent(row["mean_treated"], 1), control=tr.percent(row["mean_control"], 1),
+        effect=tr.percentage_points(row["estimate"], 1), level="95",
+        low=tr.number(100 * row["ci_low"], 1, signed=True),
+        high=tr.number(100 * row["ci_high"], 1, signed=True))
     assert expected in text
     facts = json.loads((demo_pipeline.report_dir / "report.json").read_text())
     assert facts["headline"]["estimate"] == pytest.approx(row["estimate"], abs=1e-12)

@@ -66,13 +66,13 @@ def test_headline_in_the_html_equals_the_effects_table(pages, evidence, language
     row = effects.loc[effects["outcome"] == "employed"].iloc[0]
     expected = tr.t(
         "summary.headline", duration=tr.plural("unit.months", int(row["horizon_months"])),
-        treated=tr.percent(row["mean_treated"]), control=tr.percent(row["mean_control"]),
-        effect=tr.percentage_points(row["estimate"]), level="95",
-        low=tr.number(100 * row["ci_low"], 0, signed=True),
-        high=tr.number(100 * row["ci_high"], 0, signed=True))
+        treated=tr.percent(row["mean_treated"], 1), control=tr.percent(row["mean_control"], 1),
+        effect=tr.percentage_points(row["estimate"], 1), level="95",
+        low=tr.number(100 * row["ci_low"], 1, signed=True),
+        high=tr.number(100 * row["ci_high"], 1, signed=True))
     assert expected in visible_text(page)
     # and the headline is not a stale copy: it moves with the table
-    assert tr.percent(row["mean_treated"]) != tr.percent(row["mean_treated"] + 0.05)
+    assert tr.percent(row["mean_treated"], 1) != tr.percent(row["mean_treated"] + 0.005, 1)
 
 
 def test_swedish_numbers_use_a_decimal_comma_and_no_english_words(pages):

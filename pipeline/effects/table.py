@@ -11,7 +11,9 @@ Rules that keep the table honest:
   no cohort reached is a row with ``status = "not_observable"`` and no number, never a silent
   subset;
 * a subgroup with fewer treated people than ``min_treated`` gets ``status = "too_few"`` and no
-  number rather than a wide, unstable one.
+  number rather than a wide, unstable one;
+* every estimate carries ``mde``, the smallest effect its sample would have detected with 80%
+  power (:mod:`pipeline.effects.power`), so "no significant effect" can be read for what it is.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ import numpy as np
 import pandas as pd
 
 from .att import att
+from .power import minimum_detectable_effect
 from .result import EffectEstimate
 
 STATUSES = ("estimated", "partial", "not_observable", "too_few")
 COLUMNS = (
     "outcome", "horizon_months", "estimator", "subgroup", "subgroup_value", "status",
     "estimate", "std_error", "ci_low", "ci_high", "p_value", "n_t", "n_c", "mean_treated",
-    "mean_control", "confidence_level", "cohorts_observed", "cohorts_not_observable",
+    "mean_control", "confidence_level", "cohorts_observed", "cohorts_not_observable", "mde",
 )
 
 Estimator = Callable[[pd.DataFrame, str], EffectEstimate]
@@ -177,7 +180,7 @@ def _estimate(part: pd.DataFrame, outcome: str, estimator: Estimator, status: st
     n_treated = int(part["treated"].astype(bool).sum()) if len(part) else 0
     empty = {"estimate": np.nan, "std_error": np.nan, "ci_low": np.nan, "ci_high": np.nan,
              "p_value": np.nan, "n_t": n_treated, "n_c": int(len(part) - n_treated),
-             "mean_treated": np.nan, "mean_control": np.nan}
+             "mean_treated": np.nan, "mean_control": np.nan, "mde": np.nan}
     if n_treated == 0:
         return {**empty, "status": "not_observable"}
     if n_treated < min_treated:
@@ -194,6 +197,9 @@ def _estimate(part: pd.DataFrame, outcome: str, estimator: Estimator, status: st
         "n_c": result.n_control,
         "mean_treated": result.mean_treated,
         "mean_control": result.mean_control,
+        # smallest effect this sample would detect with 80% power at the interval's level
+        "mde": minimum_detectable_effect(result.std_error,
+                                         alpha=1 - result.confidence_level, df=result.df),
     }
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from pipeline.effects.table import headline
 from pipeline.report.disclosure import DisclosureRules
+from pipeline.report.document import Legend
 from pipeline.report.evidence import Evidence
 from pipeline.report.i18n import Translator
 
@@ -81,6 +82,16 @@ class Context:
         if self.rules.is_small(int(n)):
             return self.tr.suppressed()
         return self.tr.count(int(n))
+
+    def legend_suppressed(self) -> Legend:
+        """The footnote explaining the suppression marker (shown only where it is used)."""
+        return Legend(self.tr.t("common.legend_suppressed",
+                                minimum=self.tr.count(self.rules.min_cell_count)),
+                      self.tr.suppressed())
+
+    def legend_missing(self) -> Legend:
+        """The footnote explaining the missing-value symbol (shown only where it is used)."""
+        return Legend(self.tr.t("common.legend_missing"), self.tr.missing())
 
     def duration(self, months: int) -> str:
         """"12 months" / "12 månader"."""

@@ -55,6 +55,17 @@ class Report:
     facts: dict = field(default_factory=dict)
 
 
+class Legend(str):
+    """A footnote explaining a symbol; :func:`table` shows it only if a cell holds the symbol."""
+
+    symbol: str
+
+    def __new__(cls, text: str, symbol: str) -> Legend:
+        legend = super().__new__(cls, text)
+        legend.symbol = symbol
+        return legend
+
+
 def paragraph(text: str, css_class: str | None = None) -> Markup:
     """``<p>`` with escaped text."""
     attribute = Markup(' class="{}"').format(css_class) if css_class else Markup("")
@@ -118,11 +129,15 @@ def table(
             scope = Markup(' scope="row"') if tag == "th" else Markup("")
             cells.append(Markup("<{0}{1}{2}>{3}</{0}>").format(Markup(tag), scope, a, value))
         rows.append(Markup("<tr>{}</tr>").format(Markup("").join(cells)))
-    notes = Markup("").join(Markup('<p class="note">{}</p>').format(n) for n in footnotes)
+    cells = {str(v) for v in frame.to_numpy().ravel()}
+    shown = [n for n in footnotes if not isinstance(n, Legend) or n.symbol in cells]
+    notes = Markup("").join(Markup('<p class="note">{}</p>').format(n) for n in shown)
+    # a wide table scrolls inside its wrapper; keyboard users reach it (tabindex) and screen
+    # readers hear which table it is
     return Markup(
-        '<div class="table-wrap"><table><caption>{}</caption><thead><tr>{}</tr></thead>'
-        "<tbody>{}</tbody></table>{}</div>"
-    ).format(caption, head, Markup("").join(rows), notes)
+        '<div class="table-wrap" tabindex="0" role="region" aria-label="{}"><table>'
+        "<caption>{}</caption><thead><tr>{}</tr></thead><tbody>{}</tbody></table>{}</div>"
+    ).format(caption, caption, head, Markup("").join(rows), notes)
 
 
 def raw(html: str) -> Markup:

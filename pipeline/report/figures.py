@@ -651,8 +651,15 @@ def _value_label(subgroup: str, value: str, tr: Translator,
     return value
 
 
-def _value_order(subgroup: str, values: pd.Series) -> list[str]:
+def _value_order(subgroup: str, values: pd.Series,
+                 value_labels: Mapping[str, Mapping[str, str]] | None = None) -> list[str]:
+    """Values in display order: the order of the caller's labels (e.g. cohorts by start),
+    then women before men, then sorted."""
     values = [str(v) for v in pd.unique(values)]
+    given = list((value_labels or {}).get(subgroup, {}))
+    if given:
+        rank = {v: i for i, v in enumerate(given)}
+        return sorted(values, key=lambda v: (rank.get(v, len(rank)), v))
     if subgroup == "female":  # women first, as the catalogue and statistics list them
         return sorted(values, key=lambda v: (v.strip().lower() not in ("1", "1.0", "true"), v))
     return sorted(values)
@@ -716,7 +723,7 @@ def _forest_rows(effects: pd.DataFrame, tr: Translator, rules: DisclosureRules, 
                          status="", estimate=math.nan, ci_low=math.nan, ci_high=math.nan,
                          drawn=False, withheld=False, note=""))
         by_value = {str(r.subgroup_value): r for r in part.itertuples()}
-        for value in _value_order(name, part["subgroup_value"]):
+        for value in _value_order(name, part["subgroup_value"], value_labels):
             rows.append(row("value", by_value[value],
                             _value_label(name, value, tr, value_labels)))
     return pd.DataFrame(rows)

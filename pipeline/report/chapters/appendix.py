@@ -8,10 +8,10 @@ import pandas as pd
 
 from pipeline.report.context import Context
 from pipeline.report.disclosure import protect_counts
-from pipeline.report.document import Section, definition_list, paragraph, raw, table
+from pipeline.report.document import Section, definition_list, note, paragraph, raw, table
 
 DEFINITIONS = ("att", "comparison_group", "matched_set", "eligible", "cohort", "horizon",
-               "confidence_interval", "percentage_point", "smd", "propensity_score", "mde")
+               "confidence_interval", "percentage_point", "smd", "propensity_score")
 STAGES = ("clean", "panel", "match", "estimate")
 
 
@@ -68,9 +68,7 @@ def lineage(context: Context) -> Section:
         blocks.append(raw(table(shown, tr.t("appendix.lineage.heading"),
                                 numeric=list(shown.columns[1:]),
                                 footnotes=[tr.t("appendix.lineage.reasons_note"),
-                                           tr.t("common.legend_suppressed",
-                                                minimum=tr.count(
-                                                    context.rules.min_cell_count))])))
+                                           context.legend_suppressed()])))
     panel = context.evidence.rows("panel")
     if panel:
         register = [
@@ -100,15 +98,26 @@ def parameters(context: Context) -> Section:
 
 
 def versions(context: Context) -> Section:
+    """Code version of every stage (they may differ) and the packages of the estimation."""
     tr = context.tr
-    manifest = context.evidence.manifests.get("estimate") or next(
-        iter(context.evidence.manifests.values()), {})
+    manifests = context.evidence.manifests
+    codes = [(stage, manifests[stage].get("code_version", tr.missing()))
+             for stage in STAGES if stage in manifests]
+    blocks = []
+    if codes:
+        frame = pd.DataFrame({
+            tr.t("appendix.parameters.stage"):
+                [tr.t(f"appendix.parameters.stages.{stage}") for stage, _ in codes],
+            tr.t("appendix.code_version.heading"): [str(version) for _, version in codes],
+        })
+        blocks.append(raw(table(frame, tr.t("appendix.code_version.heading"))))
+        if any(str(version).endswith("-dirty") for _, version in codes):
+            blocks.append(note(tr.t("appendix.code_version.uncommitted")))
+    manifest = manifests.get("estimate") or next(iter(manifests.values()), {})
     packages = manifest.get("packages", {})
-    frame = pd.DataFrame({tr.t("appendix.packages.package"): list(packages),
-                          tr.t("appendix.packages.version"): list(packages.values())})
-    blocks = [paragraph(tr.t("appendix.code_version.text",
-                             version=str(manifest.get("code_version", tr.missing()))))]
     if packages:
+        frame = pd.DataFrame({tr.t("appendix.packages.package"): list(packages),
+                              tr.t("appendix.packages.version"): list(packages.values())})
         blocks.append(raw(table(frame, tr.t("appendix.packages.heading"))))
     return Section("versions", tr.t("appendix.packages.heading"), tuple(blocks))
 

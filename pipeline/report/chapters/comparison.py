@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.matching.result import SMD_THRESHOLD
-from pipeline.report import figures
+from pipeline.report import figures, labels
 from pipeline.report.context import Context
 from pipeline.report.disclosure import protect_counts
 from pipeline.report.document import Section, note, paragraph, raw, table
@@ -23,21 +23,19 @@ def matched_counts(context: Context) -> list:
     matched = context.evidence.table("matched")
     if matched is None:
         return []
-    counts = (matched.assign(group=matched["treated"].map({True: "participants",
-                                                             False: "comparison"}))
-              .groupby(["cohort", "group"]).size().unstack(fill_value=0)
-              .reindex(columns=["participants", "comparison"], fill_value=0))
+    # comparison persons only: matched participants per cohort beside the roster's
+    # participants per cohort would reveal how many of a cohort have no register data
+    counts = (matched.loc[~matched["treated"].astype(bool)].groupby("cohort").size()
+              .rename("comparison").to_frame())
     counts = counts.reindex(cohorts_by_start(context, counts.index))
     protected = protect_counts(counts, context.rules, total_row=True, total_column=False,
                                total_label=tr.t("common.total"))
     shown = protected.formatted(tr.count, marker=tr.suppressed())
-    shown = shown.rename(columns={"participants": tr.t("comparison.table.participants"),
-                                  "comparison": tr.t("comparison.table.comparison")})
+    shown = shown.rename(columns={"comparison": tr.t("comparison.table.comparison")})
     shown = shown.rename_axis(tr.t("comparison.table.cohort")).reset_index()
     return [raw(table(shown, tr.t("comparison.matched_per_cohort"),
                       numeric=list(shown.columns[1:]),
-                      footnotes=[tr.t("common.legend_suppressed",
-                                      minimum=tr.count(context.rules.min_cell_count))]))]
+                      footnotes=[context.legend_suppressed()]))]
 
 
 def balance_sentences(context: Context) -> list:
@@ -53,6 +51,8 @@ def balance_sentences(context: Context) -> list:
         after=tr.number(covariates["smd_after"].abs().max(), 2),
     ))]
     apart = covariates.index[covariates["smd_after"].abs() > SMD_THRESHOLD].tolist()
+    names = labels.covariate_labels(tr, apart)
+    apart = [names.get(term, term) for term in apart]
     threshold = tr.number(SMD_THRESHOLD, 1)
     if apart:
         blocks.append(paragraph(tr.t("comparison.unbalanced", threshold=threshold,
@@ -75,7 +75,10 @@ def build(context: Context) -> Section:
     balance = evidence.table("balance")
     if balance is not None:
         blocks += [paragraph(tr.t("comparison.balance_figure")),
-                   raw(figures.love_plot(balance, tr, threshold=SMD_THRESHOLD).to_html())]
+                   raw(figures.love_plot(balance, tr, threshold=SMD_THRESHOLD,
+                                         labels=labels.covariate_labels(
+                                             tr, balance["variable"].astype(str)))
+                       .to_html())]
     histogram = evidence.table("score_histogram")
     if histogram is not None:
         blocks += [paragraph(tr.t("comparison.overlap")),

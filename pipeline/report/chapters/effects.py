@@ -6,7 +6,8 @@ import pandas as pd
 
 from pipeline.effects.table import STATUSES
 from pipeline.register.outcomes import OUTCOMES
-from pipeline.report import figures
+from pipeline.report import figures, labels
+from pipeline.report.chapters.comparison import cohorts_by_start
 from pipeline.report.context import Context
 from pipeline.report.document import Section, note, paragraph, raw, table
 
@@ -81,11 +82,9 @@ def effects_table(context: Context, rows: pd.DataFrame, first_column: str,
                       columns["n_t"]: context.count(row["n_t"]),
                       columns["n_c"]: context.count(row["n_c"])})
     frame = pd.DataFrame(lines, columns=[first_column, *columns.values()])
-    tr = context.tr
     return table(frame, caption, numeric=list(columns.values()),
-                 footnotes=[tr.t("common.legend_suppressed",
-                                 minimum=tr.count(context.rules.min_cell_count)),
-                            tr.t("common.legend_missing")])
+                 footnotes=[context.legend_suppressed(),
+                            context.legend_missing()])
 
 
 def by_outcome(context: Context) -> list:
@@ -102,8 +101,27 @@ def by_outcome(context: Context) -> list:
     if left_out:
         blocks.append(note(tr.plural("effects.cohorts_left_out", left_out,
                                      duration=context.duration(context.horizon))))
+    detectable = (detectable_sentence(context, rows.loc["employed"])
+                  if "employed" in rows.index else None)
+    if detectable:
+        blocks.append(paragraph(detectable))
+    blocks.append(note(tr.t("effects.n_note")))
     blocks.append(note(tr.t("effects.earnings_note")))
     return blocks
+
+
+def detectable_sentence(context: Context, row: pd.Series) -> str | None:
+    """"With 1,461 participants, only an effect larger than ±3.9 percentage points could have
+    been detected." (80% power at the interval's level)."""
+    tr = context.tr
+    mde = row.get("mde", float("nan"))
+    if pd.isna(mde) or not context.publishable_row(row):
+        return None
+    sentence = tr.plural("effects.small_n", int(row["n_t"]),
+                         mde=tr.percentage_points(mde, 1, signed=False))
+    detail = tr.t("effects.small_n_detail", power="80",
+                  significance=tr.number(100 * (1 - context.config.estimation.confidence_level)))
+    return f"{sentence} {detail}"
 
 
 def over_time(context: Context) -> list:
@@ -116,7 +134,7 @@ def over_time(context: Context) -> list:
     if not rows.empty:
         labels = [context.duration(h) for h in rows["horizon_months"]]
         blocks.append(raw(effects_table(context, rows, tr.t("effects.table.horizon"), labels,
-                                        tr.t("outcome.employed.name"))))
+                                        tr.t("effects.over_time.caption"))))
     absent = sorted(set(context.config.estimation.horizons) - set(rows["horizon_months"]))
     if absent:
         blocks.append(paragraph(tr.t("effects.over_time.missing", horizons=tr.join(
@@ -152,7 +170,8 @@ def build(context: Context) -> Section:
         paragraph(tr.t("effects.subgroups.intro",
                        minimum=tr.count(context.config.estimation.min_treated_subgroup))),
         raw(figures.forest_plot(evidence.table("effects"), tr, context.rules,
-                                horizon_months=context.horizon).to_html()),
+                                horizon_months=context.horizon,
+                                value_labels=forest_labels(context)).to_html()),
         note(tr.t("effects.subgroups.caution")),
     )))
     event = evidence.table("event_study")
@@ -166,6 +185,16 @@ def build(context: Context) -> Section:
             paragraph(pre_trend_sentence(context)),
         )))
     return Section("effects", tr.t("effects.heading"), tuple(blocks), tuple(subsections))
+
+
+def forest_labels(context: Context) -> dict[str, dict[str, str]]:
+    """Names of the subgroup values, cohorts in the order they started."""
+    effects = context.evidence.table("effects")
+    subgroups = effects.loc[effects["subgroup"] != "all"]
+    values = {name: part["subgroup_value"].unique()
+              for name, part in subgroups.groupby("subgroup")}
+    return labels.subgroup_labels(context.tr, values, cohorts_by_start(context, values.get(
+        "cohort", [])))
 
 
 def pre_trend_sentence(context: Context) -> str:

@@ -24,8 +24,7 @@ def _shown(context: Context, protected: ProtectedTable, row_label: str,
                          columns={**column_labels, "Total": total})
     frame = frame.rename_axis(row_label).reset_index()
     return table(frame, caption, numeric=list(frame.columns[1:]),
-                 footnotes=[tr.t("common.legend_suppressed",
-                                 minimum=tr.count(context.rules.min_cell_count))])
+                 footnotes=[context.legend_suppressed()])
 
 
 def _sex_labels(context: Context) -> dict[str, str]:

@@ -18,12 +18,13 @@ def headline_sentence(context: Context, row: pd.Series) -> str:
     return tr.t(
         "summary.headline",
         duration=context.duration(int(row["horizon_months"])),
-        treated=tr.percent(row["mean_treated"]),
-        control=tr.percent(row["mean_control"]),
-        effect=tr.percentage_points(row["estimate"]),
+        # one decimal: rounded to whole percent, 49.5% - 45.9% would read as 49 - 46 = +4
+        treated=tr.percent(row["mean_treated"], 1),
+        control=tr.percent(row["mean_control"], 1),
+        effect=tr.percentage_points(row["estimate"], 1),
         level=context.level,
-        low=context.signed(100 * row["ci_low"]),
-        high=context.signed(100 * row["ci_high"]),
+        low=context.signed(100 * row["ci_low"], 1),
+        high=context.signed(100 * row["ci_high"], 1),
     )
 
 

@@ -48,8 +48,7 @@ def response_table(context: Context, indicator: pd.DataFrame, waves: list[str]) 
     shown = shown.rename_axis(tr.t("nonresponse.table.group")).reset_index()
     return [raw(table(shown, tr.t("nonresponse.table.caption"),
                       numeric=list(shown.columns[1:]),
-                      footnotes=[tr.t("common.legend_suppressed",
-                                      minimum=tr.count(context.rules.min_cell_count))]))]
+                      footnotes=[context.legend_suppressed()]))]
 
 
 def _share_cell(context: Context, share: float, low: float, high: float) -> str:
@@ -79,16 +78,16 @@ def key_results_table(context: Context, codebook: Codebook, results: pd.DataFram
             cell = (tr.suppressed() if row.share_suppressed
                     else _share_cell(context, share, low, high))
             rows.setdefault(row.item, {})[tr.t(f"survey.wave.{wave}")] = cell
-            rows[row.item][tr.t("survey.table.n_wave", wave=tr.t(f"survey.wave.{wave}"))] = (
+            rows[row.item][tr.t("survey.table.n_wave",
+                                wave=tr.t(f"figure.wave_in_text.{wave}"))] = (
                 context.count(row.n))
     frame = pd.DataFrame.from_dict(rows, orient="index").fillna(tr.missing())  # not asked
     frame.index = [_question(context, codebook, item) for item in frame.index]
     frame = frame.rename_axis(tr.t("survey.table.question")).reset_index()
     return table(frame, caption, numeric=list(frame.columns[1:]),
                  footnotes=[tr.t("survey.table.agree_rule"),
-                            tr.t("common.legend_suppressed",
-                                 minimum=tr.count(context.rules.min_cell_count)),
-                            tr.t("common.legend_missing")])
+                            context.legend_suppressed(),
+                            context.legend_missing()])
 
 
 def likert_figure(context: Context, codebook: Codebook, responses: pd.DataFrame,
@@ -190,8 +189,11 @@ def build(context: Context) -> Section:
         return Section("survey", tr.t("survey.heading"), tuple(blocks))
     codebook = load_codebook(context.config.codebook_path)
     waves = list(codebook.waves)
-    blocks.append(paragraph(tr.t("survey.answered_in", languages=tr.join(
-        tr.t(f"language.{language}") for language in codebook.languages))))
+    answered = [language for language in codebook.languages
+                if language in set(responses["language"].astype(str))]
+    if answered:  # the languages people actually answered in, not all the codebook knows
+        blocks.append(paragraph(tr.t("survey.answered_in", languages=tr.join(
+            tr.t(f"language.{language}") for language in answered))))
     indicator = nonresponse.response_indicator(
         evidence.table("survey_response_status"), participants=roster, responses=responses,
         waves=waves)
