@@ -182,3 +182,22 @@ def test_index_lists_every_report(tmp_path, pages):
     index = write_index(tmp_path).read_text(encoding="utf-8")
     links = [a["href"] for a in BeautifulSoup(index, "html.parser").select("tbody a")]
     assert sorted(links) == ["alpha/report.html", "beta/report.html"]
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+def test_survey_headline_in_the_html_equals_the_survey_results(pages, evidence, language):
+    from pipeline.surveys.codebook import load_codebook
+    from pipeline.surveys.results import key_results
+
+    _, page = pages[language]
+    tr = translator(language)
+    codebook = load_codebook(evidence.config.codebook_path)
+    results = key_results(evidence.table("survey_responses"), codebook,
+                          waves=[codebook.waves[-1]])
+    row = results.loc[(results["kind"] == "likert") & (results["n"] > 0)].iloc[0]
+    expected = tr.t("summary.survey", share=tr.percent(row["share"]),
+                    question=tr.pick(codebook.items[row["item"]].text),
+                    n=tr.count(int(row["n"])), level="95",
+                    interval=tr.interval(tr.number(100 * row["ci_low"]),
+                                         tr.number(100 * row["ci_high"])))
+    assert expected in visible_text(page)
