@@ -134,9 +134,11 @@ def table(
     notes = Markup("").join(Markup('<p class="note">{}</p>').format(n) for n in shown)
     # a wide table scrolls inside its wrapper; keyboard users reach it (tabindex) and screen
     # readers hear which table it is
+    # notes stay outside the scrolling wrapper, so they wrap to the page width on a phone
     return Markup(
-        '<div class="table-wrap" tabindex="0" role="region" aria-label="{}"><table>'
-        "<caption>{}</caption><thead><tr>{}</tr></thead><tbody>{}</tbody></table>{}</div>"
+        '<div class="table-block"><div class="table-wrap" tabindex="0" role="region" '
+        'aria-label="{}"><table><caption>{}</caption><thead><tr>{}</tr></thead>'
+        "<tbody>{}</tbody></table></div>{}</div>"
     ).format(caption, caption, head, Markup("").join(rows), notes)
 
 
