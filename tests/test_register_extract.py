@@ -325,3 +325,64 @@ def test_numeric_identity_numbers_regain_their_leading_zeros(fmt, study, tmp_pat
     e_key = persons.set_index("pid").loc[pseudonymise([E], load_key(config))[0], "person_key"]
     assert monthly.loc[monthly["person_key"] == e_key, "month_index"].tolist() == [
         2020 * 12, 2020 * 12 + 1, 2020 * 12 + 2]
+
+
+# --- the 12-digit form checked in SQL ---------------------------------------------------------
+
+
+def _long_forms(n: int, seed: int = 7) -> list[str]:
+    """Random 12-digit texts near the edges: years 0000/1900/2000, months 00/13, days 00, 29-31
+    and 60-92 (samordningsnummer), serial 000; about half with a correct Luhn check digit."""
+    rng = np.random.default_rng(seed)
+    doubled = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9]
+    texts = []
+    for _ in range(n):
+        year = rng.choice(["0000", "0004", "1900", "2000", "2100", f"{rng.integers(1800, 2030)}"])
+        month = f"{rng.choice([0, 1, 2, 4, 12, 13, rng.integers(0, 100)]):02d}"
+        days = [0, 1, 28, 29, 30, 31, 32, 60, 61, 89, 91, 92, rng.integers(0, 100)]
+        day = f"{rng.choice(days):02d}"
+        serial = rng.choice(["000", "001", f"{rng.integers(0, 1000):03d}"])
+        digits = [int(c) for c in (year + month + day + serial)[2:]]
+        luhn = sum(doubled[d] if i % 2 == 0 else d for i, d in enumerate(digits))
+        check = (10 - luhn % 10) % 10 if rng.random() < 0.5 else rng.integers(0, 10)
+        texts.append(f"{year}{month}{day}{serial}{check}")
+    return texts
+
+
+def test_long_form_check_in_sql_agrees_with_the_personnummer_package():
+    from pipeline.pseudonymise import normalise_personnummer
+    from pipeline.register.extract import _LONG_FORM, _valid_long_form_sql
+
+    texts = _long_forms(20_000) + [A, B, C, D, E, "198503150249", "190002290000"]
+    con = duckdb.connect()
+    con.register("texts", pa.table({"raw_id": texts}))
+    valid = con.execute(
+        f"SELECT raw_id, {_LONG_FORM} AND {_valid_long_form_sql('raw_id')} FROM texts"
+    ).fetchall()
+    expected = [(text, normalise_personnummer(text) == text) for text in texts]
+    assert valid == expected
+    assert 0.1 < sum(ok for _, ok in valid) / len(valid) < 0.9  # both outcomes are exercised
+
+
+def test_repeated_months_are_counted_alike_by_bitstring_and_by_sorting(reference, monkeypatch):
+    from pipeline.register import extract
+
+    con, keys, _, _ = reference
+    con.execute("CREATE TABLE monthly_copy AS SELECT * FROM monthly")
+    con.execute("INSERT INTO monthly SELECT * FROM monthly_copy WHERE month_index % 2 = 0")
+    by_bitstring = extract._count_repeated_months(con)
+    monkeypatch.setattr(extract, "_BITSTRING_MONTHS", 0)
+    assert extract._count_repeated_months(con) == by_bitstring > 0
+
+
+def test_register_tables_are_compressed(reference):
+    con, _, _, _ = reference
+    tables = con.execute(
+        "SELECT database_name, table_name, temporary FROM duckdb_tables() ORDER BY table_name"
+    ).fetchall()
+    assert tables == [("register", "monthly", False), ("register", "persons", False)]
+    assert con.execute("SELECT current_database()").fetchall()[0][0] == "register"
+    occupation_type = con.execute(
+        "SELECT data_type FROM duckdb_columns() WHERE table_name = 'monthly' "
+        "AND column_name = 'occupation'").fetchall()[0][0]
+    assert occupation_type.startswith("ENUM(")

@@ -423,3 +423,9 @@ def test_codes_come_from_the_configuration(tmp_path, monkeypatch):
     panel.build_history(con)
     baseline = panel.build_baseline(con, panel.Eligibility(20, 64, True, True, None))
     assert set(baseline["pid"]) == {pid["C"], pid["D"]}
+
+
+def test_last_month_is_the_registers_latest_month(register):
+    _, con, *_ = register
+    last = max(MONTHS)  # the fixture's monthly file ends with its last month
+    assert panel.last_month(con) == last.year * 12 + last.month - 1

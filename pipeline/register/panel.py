@@ -3,21 +3,24 @@
 For every cohort start month, everyone eligible then becomes one baseline row (person x cohort):
 participants of that cohort as treated, eligible non-participants as potential comparisons
 with the cohort's start as their pseudo-start (dynamic, Sianesi-style pools). People who take
-part in any cohort are kept out of every other cohort's comparison pool (documented rule; a
-configurable alternative belongs to the comparison-group design).
+part in a later cohort are kept in earlier pools or left out of them, as the study configures
+(``later_participants``, see :func:`build_baseline`); participants never serve as comparisons
+for their own cohort or later ones.
 
 A cohort starts in the month most of its participants started (ties: the earliest), so one
 mistyped start date does not move a whole cohort; participants who started in another month
 are counted.
 
 Monthly panels may have gaps (months without a row). Windowed covariates (months employed,
-earnings … over the last 12/24/36 months) are differences of cumulative sums taken from the
-last history row at or before each window edge (ASOF joins), so a missing month simply adds
-nothing. Point-in-time indicators (``employed_m1/m6/m12``) look up that exact month; a month
-without a row counts as not employed (0).
+earnings … over the last 12/24/36 months) are sums over the rows whose month lies in the
+window, so a missing month simply adds nothing. Point-in-time indicators
+(``employed_m1/m6/m12``) look up that exact month; a month without a row counts as not employed
+(0). The month before start is looked up first, as it decides eligibility, and the windows are
+summed only for the rows still eligible.
 
 Outcome paths (one row per baseline row and month relative to start) are written by DuckDB
-straight to Parquet; pandas only ever holds the baseline table and aggregates.
+straight to Parquet, in no particular row order (sorting ~100 million rows would cost more than
+the rest of the stage); pandas only ever holds the baseline table and aggregates.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from pipeline.register.extract import sql_list
+from pipeline.register.extract import OCCUPATION_TYPE, sql_list
 
 # SSYK 2012 major group (first digit) -> occupational skill level (1-4).
 SKILL_LEVEL_SQL = """CASE WHEN occupation IS NULL THEN NULL
@@ -114,49 +117,47 @@ def register_cohorts(con: duckdb.DuckDBPyConnection, participants: pd.DataFrame)
 
 
 def build_history(con: duckdb.DuckDBPyConnection) -> None:
-    """Cumulative monthly counts per person, so windows become differences of two lookups.
+    """The monthly history as outcomes use it: the view ``history``.
 
-    ``history`` has one row per person and month present in ``monthly`` (gaps stay gaps); its
-    ``cum_*`` columns sum everything up to and including the row's month. To hold the monthly
-    data only once, the ``monthly`` table is then replaced by a view on ``history`` with the
-    same columns. Calling this again leaves ``history`` as it is.
+    ``history`` has the columns of ``monthly`` (one row per person and month present; gaps stay
+    gaps) and ``employed_matching``: employed in an occupation whose skill level is at least
+    the one the person's education calls for. It is a view, so the monthly data is held only
+    once; calling this again changes nothing.
     """
-    monthly_is_table = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'monthly' AND temporary"
-    ).fetchall()[0][0]
-    if not monthly_is_table:  # already folded into history
-        return
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE history AS
+        CREATE OR REPLACE TEMP VIEW history AS
         SELECT m.person_key, m.month_index, m.employed, m.earnings, m.registered_unemployed,
                m.occupation,
-               CAST(m.employed = 1 AND {SKILL_LEVEL_SQL} >= {REQUIRED_SKILL_SQL} AS INTEGER)
-                 AS employed_matching,
-               CAST(sum(m.employed) OVER w AS INTEGER) AS cum_employed,
-               sum(m.earnings) OVER w AS cum_earnings,
-               CAST(sum(CAST(m.registered_unemployed AS INTEGER)) OVER w AS INTEGER)
-                 AS cum_unemployed,
-               CAST(count(*) OVER w AS INTEGER) AS cum_months
+               CAST(m.employed = 1 AND {_skill_level_sql(con)} >= {REQUIRED_SKILL_SQL}
+                    AS INTEGER) AS employed_matching
         FROM monthly m JOIN persons p USING (person_key)
-        WINDOW w AS (PARTITION BY m.person_key ORDER BY m.month_index
-                     ROWS UNBOUNDED PRECEDING)
-        """
-    )
-    con.execute("DROP TABLE monthly")
-    con.execute(
-        """
-        CREATE TEMP VIEW monthly AS
-        SELECT person_key, month_index, employed, earnings, registered_unemployed, occupation
-        FROM history
         """
     )
 
 
-# Window edges, each looked up as the last history row at or before ``cohort_start - lag``.
-EDGES = (1, 13, 25, 37)
-# Point-in-time lookups of exactly ``cohort_start - lag`` (lag 1 comes from the first edge).
-EXACT = (6, 12)
+def _skill_level_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL for the skill level of ``m.occupation``, looked up by the code's position.
+
+    ``occupation`` is an ENUM of the few hundred codes the register holds (see
+    :func:`~pipeline.register.extract.open_register`). Deriving the level from the code's text
+    for each of the ~100 million outcome rows costs more than looking it up in a list of the
+    codes' levels, computed once here.
+    """
+    levels = [row[0] for row in con.execute(
+        f"SELECT {SKILL_LEVEL_SQL} FROM "
+        f"(SELECT unnest(enum_range(NULL::{OCCUPATION_TYPE})) AS occupation)"
+    ).fetchall()]
+    listed = ", ".join(str(level) for level in levels)
+    # enum_code is the 0-based position; a missing occupation gives NULL, as the CASE does.
+    return f"CAST([{listed}] AS INTEGER[])[enum_code(m.occupation) + 1]"
+
+
+# Windows of history before start, in months: months employed over each, earnings and months
+# registered unemployed over the first, months with a row over the last.
+WINDOWS = (12, 24, 36)
+# Point-in-time lookups of exactly ``cohort_start - lag`` (lag 1 decides eligibility).
+EXACT = (1, 6, 12)
 
 
 LATER_PARTICIPANTS = ("exclude", "keep")
@@ -170,7 +171,7 @@ def build_baseline(
     Parameters
     ----------
     con : duckdb connection
-        With ``persons``, ``history``, ``cohorts`` and ``participant_list``.
+        With ``persons``, ``monthly``, ``cohorts`` and ``participant_list``.
     eligibility : Eligibility
         Who may be in a cohort's pool.
     later_participants : {"exclude", "keep"}
@@ -189,93 +190,149 @@ def build_baseline(
         education_field,
         municipality, employed_m1/m6/m12 (0 when that month has no row),
         months_employed_12/24/36, earnings_12 (SEK, last 12 months), months_unemployed_12 and
-        history_months_36 (months with a row in the last 36), then ``treated``.
+        history_months_36 (months with a row in the last 36), then ``treated``; sorted by
+        ``cohort_start, pid``. DuckDB keeps the keys of these rows as the table ``baseline``
+        (``person_key, pid, cohort, cohort_start, treated``), which
+        :func:`participant_coverage` and :func:`write_outcomes` read.
     """
-    # All window edges go through one ASOF join (one sort of the history instead of four) and
-    # are pivoted back to one row per candidate.
-    lags = ", ".join(str(lag) for lag in EDGES)
-    edge_columns = ",\n".join(
-        f"max(h.{column}) FILTER (WHERE e.lag = {lag}) AS {column}_e{lag}"
-        for lag in EDGES
-        for column in ("cum_employed", "cum_earnings", "cum_unemployed", "cum_months")
-    )
-    exact = "\n".join(
-        f"LEFT JOIN history m{lag} ON m{lag}.person_key = c.person_key "
-        f"AND m{lag}.month_index = c.cohort_start - {lag}"
-        for lag in EXACT
-    )
-
-    def window(column: str, length: int) -> str:
-        return f"coalesce(d.{column}_e1, 0) - coalesce(d.{column}_e{length + 1}, 0)"
-
     if later_participants not in LATER_PARTICIPANTS:
         raise ValueError(
             f"later_participants must be one of {list(LATER_PARTICIPANTS)}, "
             f"got {later_participants!r}"
         )
-    pool_rule = "first_start > cohort_start" if later_participants == "keep" else "false"
+    _build_pool(con, eligibility, later_participants)
+    _build_windows(con)
+    # Straight from the query to Arrow to pandas: DuckDB's own conversion to pandas makes a
+    # Python object of every text value on the way, which at a national scale costs a
+    # gigabyte more at its peak, and a full copy kept in DuckDB would cost another 300 MB.
+    frame = con.sql(
+        f"""
+        SELECT p.pid, c.cohort, c.cohort_start, c.age,
+               CAST(p.female AS INTEGER) AS female,
+               p.region_of_birth,
+               c.cohort_start // 12 - p.immigration_year AS years_since_immigration,
+               CAST(p.education_level AS VARCHAR) AS education_level,
+               p.education_field, p.municipality,
+               c.employed_m1,
+               coalesce(w.employed_m6, 0) AS employed_m6,
+               coalesce(w.employed_m12, 0) AS employed_m12,
+               -- counts as DOUBLE: the dtypes baseline.parquet had before
+               {_window_sum('months_employed_12', 'DOUBLE')},
+               {_window_sum('months_employed_24', 'DOUBLE')},
+               {_window_sum('months_employed_36', 'DOUBLE')},
+               {_window_sum('earnings_12', 'DOUBLE')},
+               {_window_sum('months_unemployed_12', 'DOUBLE')},
+               {_window_sum('history_months_36', 'BIGINT')},
+               c.treated
+        FROM pool c
+        JOIN persons p USING (person_key)
+        LEFT JOIN windows w USING (person_key, cohort_start)
+        ORDER BY c.cohort_start, p.pid
+        """
+    ).to_arrow_table().to_pandas()
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE baseline AS
+        SELECT c.person_key, p.pid, c.cohort, c.cohort_start, c.treated
+        FROM pool c JOIN persons p USING (person_key)
+        """
+    )
+    con.execute("DROP TABLE pool")
+    con.execute("DROP TABLE windows")
+    return frame
 
-    query = f"""
-        WITH listed AS (SELECT DISTINCT pid, cohort FROM participant_list),
+
+def _build_pool(
+    con: duckdb.DuckDBPyConnection, eligibility: Eligibility, later_participants: str
+) -> None:
+    """Create ``pool``: the eligible person x cohort rows, with ``age``, ``treated`` and
+    ``employed_m1``.
+
+    The conditions on the person come first, then the month before start (the one history
+    condition), so the windows are only summed for the rows that remain.
+    """
+    pool_rule = "first_start > cohort_start" if later_participants == "keep" else "false"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE pool AS
+        WITH listed AS (  -- participants found in the register, by their integer key
+            SELECT DISTINCT p.person_key, l.cohort
+            FROM participant_list l JOIN persons p USING (pid)
+        ),
         first_start AS (
-            SELECT l.pid, min(c.cohort_start) AS first_start
-            FROM listed l JOIN cohorts c USING (cohort) GROUP BY l.pid
+            SELECT l.person_key, min(c.cohort_start) AS first_start
+            FROM listed l JOIN cohorts c USING (cohort) GROUP BY l.person_key
         ),
         crossed AS (
-            SELECT p.*, c.cohort, c.cohort_start,
+            SELECT p.person_key, p.foreign_born, p.municipality, c.cohort, c.cohort_start,
                    c.cohort_start // 12 - p.birth_year AS age,
                    l.cohort IS NOT NULL AS treated,
                    f.first_start
             FROM persons p CROSS JOIN cohorts c
-            LEFT JOIN listed l ON l.pid = p.pid AND l.cohort = c.cohort
-            LEFT JOIN first_start f ON f.pid = p.pid
+            LEFT JOIN listed l ON l.person_key = p.person_key AND l.cohort = c.cohort
+            LEFT JOIN first_start f ON f.person_key = p.person_key
         ),
         candidates AS (
-            SELECT * EXCLUDE (first_start) FROM crossed
+            SELECT person_key, cohort, cohort_start, age, treated FROM crossed
             WHERE ({eligibility.static_sql()})
               AND (treated OR first_start IS NULL OR {pool_rule})
         ),
-        edges AS (
-            SELECT person_key, cohort_start, unnest([{lags}]) AS lag FROM candidates
-        ),
-        at_edges AS (
-            SELECT e.person_key, e.cohort_start,
-                   max(h.employed) FILTER (WHERE e.lag = 1 AND h.month_index = e.cohort_start - 1)
-                     AS employed_m1,
-                   {edge_columns}
-            FROM edges e
-            ASOF LEFT JOIN history h
-              ON h.person_key = e.person_key AND h.month_index <= e.cohort_start - e.lag
-            GROUP BY e.person_key, e.cohort_start
-        ),
-        measured AS (
-            SELECT c.person_key, c.pid, c.cohort, c.cohort_start, c.age,
-                   CAST(c.female AS INTEGER) AS female,
-                   c.region_of_birth,
-                   c.cohort_start // 12 - c.immigration_year AS years_since_immigration,
-                   CAST(c.education_level AS VARCHAR) AS education_level,
-                   c.education_field, c.municipality,
-                   coalesce(d.employed_m1, 0) AS employed_m1,
-                   coalesce(m6.employed, 0) AS employed_m6,
-                   coalesce(m12.employed, 0) AS employed_m12,
-                   -- counts as DOUBLE: the dtypes baseline.parquet had before
-                   CAST({window('cum_employed', 12)} AS DOUBLE) AS months_employed_12,
-                   CAST({window('cum_employed', 24)} AS DOUBLE) AS months_employed_24,
-                   CAST({window('cum_employed', 36)} AS DOUBLE) AS months_employed_36,
-                   CAST({window('cum_earnings', 12)} AS DOUBLE) AS earnings_12,
-                   CAST({window('cum_unemployed', 12)} AS DOUBLE) AS months_unemployed_12,
-                   CAST({window('cum_months', 36)} AS BIGINT) AS history_months_36,
-                   c.treated
-            FROM candidates c
-            JOIN at_edges d ON d.person_key = c.person_key AND d.cohort_start = c.cohort_start
-            {exact}
+        -- only the months before some cohort's start are looked up
+        month_before AS (
+            SELECT person_key, month_index, employed FROM monthly
+            WHERE month_index IN (SELECT cohort_start - 1 FROM cohorts)
         )
-        SELECT * FROM measured
+        SELECT c.*, coalesce(m.employed, 0) AS employed_m1
+        FROM candidates c
+        LEFT JOIN month_before m
+          ON m.person_key = c.person_key AND m.month_index = c.cohort_start - 1
         WHERE {eligibility.history_sql()}
-        ORDER BY cohort_start, pid
+        """
+    )
+
+
+def _build_windows(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``windows``: sums over the months before start for every person and start month
+    in ``pool`` (no row where none of the last 36 months has a row).
+
+    A window of L months is the rows with ``cohort_start - L <= month_index < cohort_start``,
+    so a month without a row adds nothing; an exact month without a row gives NULL.
     """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE baseline AS {query}")
-    return con.execute("SELECT * EXCLUDE (person_key) FROM baseline").df()
+    longest = max(WINDOWS)
+    exact = "\n".join(
+        f"max(m.employed) FILTER (WHERE m.month_index = s.cohort_start - {lag}) "
+        f"AS employed_m{lag},"
+        for lag in EXACT if lag != 1  # employed_m1 is in pool already
+    )
+    employed = "\n".join(
+        f"sum(m.employed) FILTER (WHERE m.month_index >= s.cohort_start - {length}) "
+        f"AS months_employed_{length},"
+        for length in WINDOWS
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE windows AS
+        SELECT s.person_key, s.cohort_start,
+               {exact}
+               {employed}
+               sum(m.earnings) FILTER (WHERE m.month_index >= s.cohort_start - 12)
+                 AS earnings_12,
+               sum(CAST(m.registered_unemployed AS INTEGER))
+                 FILTER (WHERE m.month_index >= s.cohort_start - 12) AS months_unemployed_12,
+               count(*) AS history_months_{longest}
+        -- one row per person and start month, even if two cohorts start in the same month
+        FROM (SELECT DISTINCT person_key, cohort_start FROM pool) s
+        JOIN monthly m
+          ON m.person_key = s.person_key
+         AND m.month_index BETWEEN s.cohort_start - {longest} AND s.cohort_start - 1
+        GROUP BY s.person_key, s.cohort_start
+        """
+    )
+
+
+def _window_sum(column: str, kind: str) -> str:
+    """A column of ``windows`` as ``kind``, 0 where the window has no row."""
+    return f"CAST(coalesce(w.{column}, 0) AS {kind}) AS {column}"
 
 
 def participant_coverage(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -303,7 +360,9 @@ def write_outcomes(con: duckdb.DuckDBPyConnection, path, pre_months: int, post_m
 
     Columns: ``pid, cohort, rel_month`` (month minus start month), ``employed``,
     ``earnings``, ``registered_unemployed``, ``employed_matching`` (employed in an occupation
-    whose skill level is at least the one the person's education calls for).
+    whose skill level is at least the one the person's education calls for). One row per
+    baseline row and month of ``history`` within the window, in no particular order: readers
+    join on ``pid, cohort, rel_month``.
     """
     target = str(path).replace("'", "''")
     con.execute(
@@ -317,10 +376,16 @@ def write_outcomes(con: duckdb.DuckDBPyConnection, path, pre_months: int, post_m
             JOIN history h ON h.person_key = b.person_key
              AND h.month_index BETWEEN b.cohort_start - {int(pre_months)}
                                    AND b.cohort_start + {int(post_months)}
-            ORDER BY b.cohort_start, b.pid, rel_month
         ) TO '{target}' (FORMAT parquet, COMPRESSION zstd)
         """
     )
     return int(
         con.execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchall()[0][0]
     )
+
+
+def last_month(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The register's last month with any monthly row (month index), or None if it has none:
+    the data vintage a report states."""
+    value = con.execute("SELECT max(month_index) FROM monthly").fetchone()[0]
+    return None if value is None else int(value)
