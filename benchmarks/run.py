@@ -1,4 +1,5 @@
-"""Benchmarks: wall time and peak memory of `make report` on the demo world, of cleaning
+"""Benchmarks: wall time and peak memory of `make report` on the demo world (and of its
+estimation and report stages alone), of cleaning
 100,000 survey responses spread over ten SPSS exports, of matching 5,000 treated against
 500,000 controls (propensity score and Mahalanobis), and of generating a national-scale
 (1,000,000-person) world and running the register (panel) stage on it.
@@ -37,21 +38,23 @@ COPY_IGNORE = shutil.ignore_patterns(
 
 
 def measure(command: list[str], cwd: Path) -> dict:
-    """Run ``command`` in a fresh child process; return wall seconds and peak RSS (MiB)."""
+    """Run ``command`` in a fresh child process; return wall seconds, peak RSS (MiB) and CPU
+    seconds (user + system, all processes): on a machine shared with other work, CPU seconds
+    vary less than wall seconds."""
     probe = (
         "import resource, subprocess, sys, time\n"
         "start = time.perf_counter()\n"
         "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
         "wall = time.perf_counter() - start\n"
-        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
-        "print(f'{wall} {peak} {code}')\n"
+        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(f'{wall} {usage.ru_maxrss / 1024} {usage.ru_utime + usage.ru_stime} {code}')\n"
     )
     out = subprocess.run([sys.executable, "-c", probe, *command], cwd=cwd, capture_output=True,
                          text=True, check=True).stdout.split()
-    wall, peak, code = float(out[0]), float(out[1]), int(out[2])
+    wall, peak, cpu, code = float(out[0]), float(out[1]), float(out[2]), int(out[3])
     if code != 0:
         raise RuntimeError(f"{' '.join(command)} failed with exit code {code} in {cwd}")
-    return {"wall_seconds": wall, "peak_rss_mib": peak}
+    return {"wall_seconds": wall, "peak_rss_mib": peak, "cpu_seconds": cpu}
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -63,6 +66,7 @@ def summarise(runs: list[dict]) -> dict:
         "wall_seconds_min": min(walls),
         "wall_seconds_max": max(walls),
         "peak_rss_mib_median": statistics.median(peaks),
+        "cpu_seconds_median": statistics.median(r.get("cpu_seconds", float("nan")) for r in runs),
         "runs": runs,
     }
 
@@ -99,10 +103,19 @@ def bench_demo_report(repeats: int, base: Path) -> dict:
         noop.append(measure([*make, "report"], repo))
         subprocess.run([*make, "clean"], cwd=repo, check=True, stdout=subprocess.DEVNULL)
         stages.append(measure([*make, "report"], repo))
+    # the last two stages alone, on the finished demo: the estimation stage (target < 60 s)
+    # and rendering the report once the estimates exist (target < 30 s)
+    stage = [sys.executable, "-m", "pipeline", "run"]
+    estimate = [measure([*stage, "estimate", "--config", "config/demo.yml"], repo)
+                for _ in range(repeats)]
+    report = [measure([*stage, "report", "--config", "config/demo.yml"], repo)
+              for _ in range(repeats)]
     return {
         "make_report_from_scratch": summarise(scratch),
         "make_report_world_present": summarise(stages),
         "make_report_nothing_changed": summarise(noop),
+        "estimate_stage_demo": summarise(estimate),
+        "report_stage_demo": summarise(report),
     }
 
 
@@ -149,7 +162,9 @@ def main() -> None:
     results = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version()},
+                    "python": platform.python_version(),
+                    # other work on the machine slows every wall time down
+                    "load_average_at_start": os.getloadavg()},
     }
     with tempfile.TemporaryDirectory(prefix="mentor-eval-bench-") as scratch:
         base = Path(scratch)

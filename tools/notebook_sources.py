@@ -185,6 +185,7 @@ baseline.groupby("treated").mean(numeric_only=True).T.round(2)
 outcome_rows = panel.write_outcomes(
     con, stage.staged("outcomes.parquet"), pre_months, post_months
 )
+stage.record_facts(register_last_month=panel.last_month(con))
 stage.write_parquet(baseline, "baseline.parquet")
 stage.record_rows(
     register_rows_read=keys.n_rows_read,
