@@ -21,7 +21,7 @@ import pytest
 from stdnum.dk import cpr as stdnum_cpr
 
 from pipeline.config import MonthlyColumns, PersonColumns, RegisterCodes, load_config
-from pipeline.identity import check_identities, check_identity
+from pipeline.identity import check_identities
 from pipeline.pseudonymise import load_key, pseudonymise
 from pipeline.register import denmark
 from pipeline.register import extract as register_extract
@@ -621,15 +621,8 @@ def _danish_study(tmp_path, monkeypatch):
 
 
 def test_the_register_stage_reads_the_canonical_files(tmp_path, monkeypatch):
-    """The files, mapping and codes read by :func:`open_register`.
-
-    ``open_register`` normalises identity numbers as Swedish personnummer whatever
-    ``data.identity_country`` says (see the strict xfail below), so here the Danish rule of
-    :mod:`pipeline.identity` stands in for it; everything else is the register stage's own.
-    """
+    """The files, mapping and codes read by :func:`open_register` of a Danish study."""
     config = _danish_study(tmp_path, monkeypatch)
-    monkeypatch.setattr(register_extract, "normalise_personnummer",
-                        lambda raw: check_identity(raw, "dk").normalised)
     con, keys = register_extract.open_register(config, load_key(config))
     assert (keys.n_persons, keys.n_invalid_ids, keys.n_person_months,
             keys.monthly_unknown_ids) == (3, 0, 12, 0)
@@ -657,13 +650,6 @@ def test_the_register_stage_reads_the_canonical_files(tmp_path, monkeypatch):
     assert int(monthly["employed"].sum()) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open_register normalises identity numbers with normalise_personnummer (Swedish) "
-           "and pseudonymises with the 'SE' prefix whatever data.identity_country says; for "
-           "'dk' it must use pipeline.identity (stdnum dk.cpr) and the 'DK' prefix the roster "
-           "uses. Remove this mark when pipeline/register/extract.py does.",
-)
 def test_the_register_stage_keys_cprs_as_the_roster_does(tmp_path, monkeypatch):
     config = _danish_study(tmp_path, monkeypatch)
     key = load_key(config)

@@ -54,6 +54,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.config import RegisterCodes, StudyConfig
+from pipeline.identity import check_identity
 from pipeline.pseudonymise import normalise_personnummer, pseudonymise
 from pipeline.register.formats import (
     ExtractSource,
@@ -168,17 +169,20 @@ def open_register(
     _use_compressed_database(con)
     person_columns = files.person_columns.model_dump()
     monthly_columns = files.monthly_columns.model_dump()
-    digits = ID_DIGITS.get(config.data.identity_country, 0)
+    country = config.data.identity_country
+    digits = ID_DIGITS.get(country, 0)
     with scratch_directory(temp_directory) as scratch:
         persons = open_extract(con, config.persons_path, person_columns, scratch)
         monthly = open_extract(con, config.monthly_path, monthly_columns, scratch)
         with _reading(persons.path):
             person_counts = _build_persons(
-                con, persons, _canonical(persons, person_columns, "p", digits), files.codes, key
+                con, persons, _canonical(persons, person_columns, "p", digits), files.codes, key,
+                country,
             )
         with _reading(monthly.path):
             monthly_counts = _build_monthly(
-                con, monthly, _canonical(monthly, monthly_columns, "m", digits), files.codes
+                con, monthly, _canonical(monthly, monthly_columns, "m", digits), files.codes,
+                country,
             )
     # Compresses persons and monthly; DuckDB frees the uncompressed blocks as it needs memory.
     con.execute(f"CHECKPOINT {DATABASE}")
@@ -284,6 +288,7 @@ def _build_persons(
     p: dict[str, str],
     codes: RegisterCodes,
     key: bytes,
+    country: str,
 ) -> dict[str, int]:
     """Create ``persons`` and ``keymap`` (raw identity text -> person_key, pid); the person counts
     of :class:`RegisterKeys`."""
@@ -307,7 +312,7 @@ def _build_persons(
         """
     )
     con.execute("SET preserve_insertion_order = false")
-    n_persons = _build_keymap(con, key)
+    n_persons = _build_keymap(con, key, country)
     con.execute(
         f"""
         CREATE OR REPLACE TABLE persons AS
@@ -333,20 +338,23 @@ def _build_persons(
             "n_duplicate_ids": n_valid_rows - n_persons, "n_rows_read": n_rows_read}
 
 
-def _build_keymap(con: duckdb.DuckDBPyConnection, key: bytes) -> int:
-    """Create ``idmap`` (raw -> normalised) and ``keymap`` from ``persons_raw``; persons found."""
+def _build_keymap(con: duckdb.DuckDBPyConnection, key: bytes, country: str) -> int:
+    """Create ``idmap`` (raw -> normalised) and ``keymap`` from ``persons_raw``; persons found.
+
+    Pseudonyms carry the country prefix the roster and surveys use, so a person has one
+    pseudonym in all of them."""
     con.execute("CREATE OR REPLACE TEMP TABLE idmap (raw_id VARCHAR, norm_id VARCHAR)")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE new_ids AS "
         "SELECT DISTINCT raw_id FROM persons_raw WHERE raw_id IS NOT NULL"
     )
-    _normalise_new_ids(con)
+    _normalise_new_ids(con, country)
     norms = [row[0] for row in con.execute(
         "SELECT DISTINCT norm_id FROM idmap ORDER BY norm_id").fetchall()]
     con.register("key_list", pa.table({
         "norm_id": pa.array(norms, pa.string()),
         "person_key": pa.array(range(len(norms)), pa.int32()),
-        "pid": pa.array(pseudonymise(norms, key), pa.string()),
+        "pid": pa.array(pseudonymise(norms, key, country.upper()), pa.string()),
     }))
     con.execute(
         """
@@ -366,23 +374,29 @@ _LONG_FORM = "regexp_full_match(raw_id, '[0-9]{12}')"
 _LUHN_DOUBLED = "[0, 2, 4, 6, 8, 1, 3, 5, 7, 9]"
 
 
-def _normalise_new_ids(con: duckdb.DuckDBPyConnection) -> int:
+def _normalise_new_ids(con: duckdb.DuckDBPyConnection, country: str) -> int:
     """Add the identity texts in ``new_ids`` to ``idmap`` with their normalised numbers, leaving
     out invalid ones; drop ``new_ids``. Returns the number of texts added.
 
     Registers mostly write every number in the 12-digit form; those are checked in SQL
     (:func:`_valid_long_form_sql`), which keeps them inside DuckDB and is far faster than a
     million calls of :func:`normalise_personnummer`. Other forms (10 digits, a separator,
-    spaces) are normalised in Python.
+    spaces) are normalised in Python. Danish and Finnish numbers are all checked by
+    :func:`pipeline.identity.check_identity` (stdnum ``dk.cpr`` without the modulus-11 test,
+    ``fi.hetu``), as the roster's are.
     """
-    added = con.execute(
-        f"INSERT INTO idmap SELECT raw_id, raw_id FROM new_ids "
-        f"WHERE {_LONG_FORM} AND {_valid_long_form_sql('raw_id')}"
-    ).fetchall()[0][0]
-    other = [row[0] for row in con.execute(
-        f"SELECT raw_id FROM new_ids WHERE NOT {_LONG_FORM}").fetchall()]
+    added = 0
+    if country == "se":
+        added = con.execute(
+            f"INSERT INTO idmap SELECT raw_id, raw_id FROM new_ids "
+            f"WHERE {_LONG_FORM} AND {_valid_long_form_sql('raw_id')}"
+        ).fetchall()[0][0]
+        pending = f"SELECT raw_id FROM new_ids WHERE NOT {_LONG_FORM}"
+    else:
+        pending = "SELECT raw_id FROM new_ids"
+    other = [row[0] for row in con.execute(pending).fetchall()]
     if other:
-        normalised = _normalised(other)
+        normalised = _normalised(other, country)
         con.register("id_text", normalised)
         con.execute("INSERT INTO idmap SELECT raw_id, norm_id FROM id_text")
         con.unregister("id_text")
@@ -416,9 +430,12 @@ def _valid_long_form_sql(text: str) -> str:
     return f"(substr({text}, 9, 3) <> '000' AND {check} = {number(12, 1)} AND {real_date})"
 
 
-def _normalised(raw: list[str | None]) -> pa.Table:
+def _normalised(raw: list[str | None], country: str) -> pa.Table:
     """Map raw identity texts to normalised numbers; invalid ones are left out."""
-    pairs = [(r, normalise_personnummer(r)) for r in raw]
+    if country == "se":
+        pairs = [(r, normalise_personnummer(r)) for r in raw]
+    else:
+        pairs = [(r, check_identity(r, country).normalised) for r in raw]
     valid = [(r, n) for r, n in pairs if n is not None]
     return pa.table(
         {"raw_id": pa.array([r for r, _ in valid], pa.string()),
@@ -434,11 +451,12 @@ _BITSTRING_MONTHS = 1200
 
 
 def _build_monthly(
-    con: duckdb.DuckDBPyConnection, source: ExtractSource, m: dict[str, str], codes: RegisterCodes
+    con: duckdb.DuckDBPyConnection, source: ExtractSource, m: dict[str, str],
+    codes: RegisterCodes, country: str,
 ) -> dict[str, int]:
     """Create ``monthly``, one row per person and month, and drop ``idmap`` and ``keymap``; the
     monthly counts of :class:`RegisterKeys`."""
-    _extend_keymap(con, source, m["personal_id"])
+    _extend_keymap(con, source, m["personal_id"], country)
     _create_occupation_type(con, source, m["occupation"])
     month = f"CAST({m['month']} AS INTEGER)"
     unemployed_codes = sql_list(int(code) for code in codes.registered_unemployed)
@@ -467,7 +485,9 @@ def _build_monthly(
             "monthly_duplicate_rows": n_repeated}
 
 
-def _extend_keymap(con: duckdb.DuckDBPyConnection, source: ExtractSource, raw_id: str) -> None:
+def _extend_keymap(
+    con: duckdb.DuckDBPyConnection, source: ExtractSource, raw_id: str, country: str
+) -> None:
     """Add monthly identity texts not written as in the person file (other form); drop idmap."""
     con.execute(
         f"""
@@ -476,7 +496,7 @@ def _extend_keymap(con: duckdb.DuckDBPyConnection, source: ExtractSource, raw_id
         WHERE raw_id IS NOT NULL AND raw_id NOT IN (SELECT raw_id FROM keymap)
         """
     )
-    if _normalise_new_ids(con):  # idmap now also holds the monthly file's other forms
+    if _normalise_new_ids(con, country):  # idmap now also holds the other forms
         con.execute(
             """
             INSERT INTO keymap
