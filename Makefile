@@ -27,7 +27,11 @@ SURVEY_SRC   := $(wildcard pipeline/surveys/*.py)
 REGISTER_SRC := $(wildcard pipeline/register/*.py)
 MATCH_SRC    := $(wildcard pipeline/matching/*.py)
 EFFECTS_SRC  := $(wildcard pipeline/effects/*.py) pipeline/register/outcomes.py
-REPORT_SRC   := $(wildcard pipeline/report/*.py)
+# the report also reads the survey results code and its texts, templates and catalogues
+REPORT_SRC   := $(wildcard pipeline/report/*.py pipeline/report/chapters/*.py \
+                  pipeline/report/templates/* pipeline/report/locales/*.yml) \
+                pipeline/surveys/results.py pipeline/surveys/nonresponse.py \
+                pipeline/surveys/codebook.py
 
 .PHONY: help venv report test lab lint bench validate lock clean clean-all world stamp-synth stamps
 
