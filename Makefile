@@ -21,7 +21,8 @@ RUN     := $(PY) -m pipeline run
 TRUTH   := $(shell sed -n 's/^  truth_file: *//p' $(CONFIG) 2>/dev/null)
 
 COMMON_SRC   := pipeline/__init__.py pipeline/__main__.py pipeline/cli.py pipeline/config.py \
-                pipeline/stage.py pipeline/runner.py pipeline/privacy.py pipeline/pseudonymise.py
+                pipeline/stage.py pipeline/runner.py pipeline/privacy.py pipeline/pseudonymise.py \
+                pipeline/identity.py pipeline/signatures.py
 SYNTH_SRC    := $(wildcard pipeline/synth/*.py)
 SURVEY_SRC   := $(wildcard pipeline/surveys/*.py)
 REGISTER_SRC := $(wildcard pipeline/register/*.py)

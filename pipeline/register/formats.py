@@ -51,6 +51,7 @@ import pyarrow.parquet as pq
 import pyreadstat
 
 from pipeline.privacy import redact
+from pipeline.signatures import is_sas7bdat, is_stata
 
 EXTENSIONS = {".parquet": "parquet", ".csv": "csv", ".sas7bdat": "sas7bdat", ".dta": "stata"}
 CHUNK_ROWS = 100_000  # rows of a SAS or Stata file held in memory at a time
@@ -72,8 +73,6 @@ _STORED_TYPES = {
     "int16": pa.int64(),
     "int32": pa.int64(),
 }
-_SAS7BDAT_MAGIC = bytes.fromhex("000000000000000000000000c2ea8160b31411cfbd92080009c7318c181f1011")
-_OLD_STATA_RELEASES = frozenset({102, 103, 104, 105, 108, 110, 111, 112, 113, 114, 115})
 _DELIMITERS = (",", ";", "\t")
 _HEAD_BYTES = 4096
 _HEADER_CHARS = 1 << 20
@@ -258,16 +257,11 @@ def _content_format(head: bytes) -> str | None:
     """The format the first bytes of a file show; None for unrecognised binary content."""
     if head.startswith(b"PAR1"):
         return "parquet"
-    if head.startswith(_SAS7BDAT_MAGIC):
+    if is_sas7bdat(head):
         return "sas7bdat"
-    if head.startswith(b"<stata_dta>") or _is_old_stata(head):
+    if is_stata(head):
         return "stata"
     return "csv" if b"\x00" not in head else None
-
-
-def _is_old_stata(head: bytes) -> bool:
-    """Stata 5-13 (releases 102-115): release byte, byte order 1 or 2, file type 1, padding 0."""
-    return head[0] in _OLD_STATA_RELEASES and head[1:4] in (b"\x01\x01\x00", b"\x02\x01\x00")
 
 
 def _describe(

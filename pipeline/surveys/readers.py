@@ -24,14 +24,13 @@ import openpyxl
 import pandas as pd
 import pyreadstat
 
+from pipeline.signatures import is_sas7bdat, is_stata
 from pipeline.surveys.encoding import SurveyReadError, decode_text, find_mojibake
 
 __all__ = ["SurveyExport", "SurveyReadError", "iter_survey", "read_survey", "sniff_format"]
 
-_SAS7BDAT_MAGIC = bytes.fromhex("000000000000000000000000c2ea8160b31411cfbd92080009c7318c181f1011")
 _OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_OLD_STATA_RELEASES = frozenset({102, 103, 104, 105, 108, 110, 111, 112, 113, 114, 115})
 
 # What an extension promises, and how formats are named in messages.
 _EXTENSION_FORMATS = {
@@ -152,9 +151,9 @@ def sniff_format(path: Path) -> str:
         return "spss"
     if head.startswith(b"$FL3"):
         return "spss_zsav"
-    if head.startswith(b"<stata_dta>") or _is_old_stata(head):
+    if is_stata(head):
         return "stata"
-    if head.startswith(_SAS7BDAT_MAGIC):
+    if is_sas7bdat(head):
         return "sas7bdat"
     if head.startswith(b"HEADER RECORD*******LIB"):
         return "xport"
@@ -234,11 +233,6 @@ def iter_survey(
 
 
 # --- format ----------------------------------------------------------------------------------
-
-
-def _is_old_stata(head: bytes) -> bool:
-    """Stata 5-13 (releases 102-115): release byte, byte order 1 or 2, file type 1, padding 0."""
-    return head[0] in _OLD_STATA_RELEASES and head[1:4] in (b"\x01\x01\x00", b"\x02\x01\x00")
 
 
 def _zip_format(path: Path) -> str:
