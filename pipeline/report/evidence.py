@@ -110,8 +110,8 @@ def load_evidence(config: StudyConfig, stage: StageRun | None = None) -> Evidenc
             missing[name] = (f"stage '{producer}' has not written {path.name}"
                              if producer in manifests else f"stage '{producer}' has not run")
             continue
-        frame = pd.read_parquet(note(path))
-        if name == "baseline":
-            frame = frame.loc[frame["treated"].astype(bool)].reset_index(drop=True)
-        tables[name] = frame
+        # of the baseline (every eligible person x cohort) only participants' rows are used:
+        # the filter is applied while reading, so the pool is never loaded
+        filters = [("treated", "==", True)] if name == "baseline" else None
+        tables[name] = pd.read_parquet(note(path), filters=filters)
     return Evidence(config=config, manifests=manifests, tables=tables, missing=missing)
