@@ -17,6 +17,8 @@ from pipeline.report.disclosure import DisclosureRules
 from pipeline.report.document import Legend
 from pipeline.report.evidence import Evidence
 from pipeline.report.i18n import Translator
+from pipeline.surveys.codebook import Codebook, load_codebook
+from pipeline.surveys.results import key_results
 
 SHARE_OUTCOMES = ("employed", "registered_unemployed", "employed_matching")
 
@@ -74,6 +76,20 @@ class Context:
         if days.empty:
             return None
         return max(1, int(round(float(days.median()) / 30.4375)))
+
+    @cached_property
+    def codebook(self) -> Codebook:
+        """The survey's codebook (question texts and answer labels in every language)."""
+        return load_codebook(self.config.codebook_path)
+
+    @cached_property
+    def survey_results(self) -> pd.DataFrame | None:
+        """Key survey results (shares agreeing, Wilson intervals) for every wave, or None
+        without survey answers; computed once for the summary and the survey chapter."""
+        responses = self.evidence.table("survey_responses")
+        if responses is None or responses.empty:
+            return None
+        return key_results(responses, self.codebook, waves=list(self.codebook.waves))
 
     def count(self, n) -> str:
         """A count as text; small counts become the suppression marker."""

@@ -7,8 +7,6 @@ import pandas as pd
 from pipeline.report.context import Context
 from pipeline.report.disclosure import protect_shares
 from pipeline.report.document import Section, paragraph
-from pipeline.surveys.codebook import load_codebook
-from pipeline.surveys.results import key_results
 
 
 def headline_sentence(context: Context, row: pd.Series) -> str:
@@ -47,13 +45,12 @@ def employment_headline(context: Context) -> pd.Series | None:
 
 def survey_sentence(context: Context) -> str | None:
     """The first agreement question of the last survey wave, as a share with its interval."""
-    responses = context.evidence.table("survey_responses")
-    if responses is None or responses.empty:
+    results = context.survey_results
+    if results is None:
         return None
-    codebook = load_codebook(context.config.codebook_path)
-    wave = codebook.waves[-1]
-    results = key_results(responses, codebook, waves=[wave])
-    results = results.loc[(results["kind"] == "likert") & (results["n"] > 0)]
+    codebook = context.codebook
+    results = results.loc[(results["wave"] == codebook.waves[-1])
+                          & (results["kind"] == "likert") & (results["n"] > 0)]
     if results.empty:
         return None
     protected = protect_shares(results.assign(numerator=results["numerator"].astype("int64"),

@@ -16,8 +16,8 @@ from pipeline.report.context import Context
 from pipeline.report.disclosure import protect_frequency_table, protect_shares
 from pipeline.report.document import Section, note, paragraph, raw, table
 from pipeline.surveys import nonresponse
-from pipeline.surveys.codebook import Codebook, load_codebook
-from pipeline.surveys.results import intake_vs_end, key_results, likert_distribution
+from pipeline.surveys.codebook import Codebook
+from pipeline.surveys.results import intake_vs_end, likert_distribution
 
 # Register characteristics on which respondents and non-respondents are compared and
 # non-response weights are modelled.
@@ -187,7 +187,7 @@ def build(context: Context) -> Section:
     if responses is None or roster is None:
         blocks.append(paragraph(tr.t("survey.none")))
         return Section("survey", tr.t("survey.heading"), tuple(blocks))
-    codebook = load_codebook(context.config.codebook_path)
+    codebook = context.codebook
     waves = list(codebook.waves)
     answered = [language for language in codebook.languages
                 if language in set(responses["language"].astype(str))]
@@ -201,8 +201,7 @@ def build(context: Context) -> Section:
     if responses.empty:
         blocks.append(paragraph(tr.t("survey.no_respondents")))
     else:
-        results = key_results(responses, codebook, waves=waves)
-        blocks.append(raw(key_results_table(context, codebook, results, waves,
+        blocks.append(raw(key_results_table(context, codebook, context.survey_results, waves,
                                             tr.t("survey.table.caption"))))
         blocks += likert_figure(context, codebook, responses, waves)
         if len(waves) >= 2:
