@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.effects.table import headline
-from pipeline.report.disclosure import DisclosureRules
+from pipeline.report.disclosure import DisclosureRules, share_withheld
 from pipeline.report.document import Legend
 from pipeline.report.evidence import Evidence
 from pipeline.report.i18n import Translator
@@ -146,7 +146,5 @@ class Context:
         if self.rules.is_small(int(row["n_t"])) or self.rules.is_small(int(row["n_c"])):
             return False
         if row["outcome"] in SHARE_OUTCOMES and not pd.isna(row.get("mean_treated", np.nan)):
-            with_outcome = int(round(float(row["mean_treated"]) * int(row["n_t"])))
-            without = int(row["n_t"]) - with_outcome
-            return not (self.rules.is_small(with_outcome) or self.rules.is_small(without))
+            return not share_withheld(float(row["mean_treated"]), int(row["n_t"]), self.rules)
         return True

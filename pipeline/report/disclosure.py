@@ -637,6 +637,21 @@ def _check_total_row(counts: pd.DataFrame) -> None:
         raise ValueError("the last row is not the total of the others")
 
 
+def share_withheld(share: float, n: float, rules: DisclosureRules) -> bool:
+    """Whether a share of ``n`` persons may not be shown on its own (a figure's point, a table
+    row): ``n`` is small, or the persons with (``share * n``) or without the property are.
+
+    The single-share form of :func:`protect_shares`' rule; a weighted share gives a fractional
+    count, compared as it is (rounded to 6 decimals against floating-point noise).
+    """
+    if rules.is_small(n):
+        return True
+    if not math.isfinite(share):
+        return False
+    with_property = round(float(share) * float(n), 6)
+    return rules.is_small(with_property) or rules.is_small(round(float(n) - with_property, 6))
+
+
 def protect_means(
     table: pd.DataFrame,
     mean: str,

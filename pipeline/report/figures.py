@@ -68,7 +68,7 @@ from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator, MultipleLoca
 from matplotlib.transforms import blended_transform_factory
 from PIL import Image
 
-from pipeline.report.disclosure import DisclosureRules
+from pipeline.report.disclosure import DisclosureRules, share_withheld
 from pipeline.report.i18n import Translator
 
 __all__ = [
@@ -257,17 +257,6 @@ class _EffectScale:
         return self.tr.t("figure.effect_money", currency=currency)
 
 
-def _share_withheld(share: float, n: float, rules: DisclosureRules) -> bool:
-    """Whether a share of ``n`` persons may not be shown: ``n`` is small, or the persons with
-    (``share * n``) or without the property are (the disclosure module's rule for shares)."""
-    if rules.is_small(n):
-        return True
-    if not math.isfinite(share):
-        return False
-    with_property = round(float(share) * float(n), 6)
-    return rules.is_small(with_property) or rules.is_small(round(float(n) - with_property, 6))
-
-
 def _wrap(text: str, width: int, indent: str = "") -> str:
     lines = textwrap.wrap(str(text), width=width, initial_indent=indent,
                           subsequent_indent=indent, break_on_hyphens=False) or [indent]
@@ -379,7 +368,7 @@ def _drawable_path(paths: pd.DataFrame, rules: DisclosureRules,
     frame["n"] = frame["n"].fillna(0).astype("int64")
     frame["value"] = frame["value"].astype("float64")
     frame["withheld"] = [
-        _share_withheld(v, n, rules) for v, n in zip(frame["value"], frame["n"], strict=True)
+        share_withheld(v, n, rules) for v, n in zip(frame["value"], frame["n"], strict=True)
     ]
     frame["drawn"] = ~frame["withheld"] & frame["value"].notna() & (frame["n"] > 0)
     frame.loc[~frame["drawn"], "value"] = np.nan
@@ -1134,7 +1123,7 @@ def _overlap_texts(data: pd.DataFrame, tr: Translator, rules: DisclosureRules,
     supported = control["drawn"].reindex(treated.index, fill_value=False)
     in_support = int(treated.loc[supported & treated["drawn"], "n"].sum())
     total = int(treated["n"].sum())
-    if total and not _share_withheld(in_support / total, total, rules):
+    if total and not share_withheld(in_support / total, total, rules):
         parts.append(tr.t("figure.alt.overlap_support", share=tr.percent(in_support / total),
                           minimum=_minimum(tr, rules)))
     if withheld:
@@ -1326,7 +1315,7 @@ def _drawable_shares(shares: pd.DataFrame, rules: DisclosureRules) -> pd.DataFra
     _require(shares, ("label", "share", "ci_low", "ci_high", "n"), "shares")
     frame = shares[["label", "share", "ci_low", "ci_high", "n"]].reset_index(drop=True)
     frame = frame.astype({"share": float, "ci_low": float, "ci_high": float})
-    frame["withheld"] = [_share_withheld(s, n, rules)
+    frame["withheld"] = [share_withheld(s, n, rules)
                          for s, n in zip(frame["share"], frame["n"], strict=True)]
     frame["drawn"] = ~frame["withheld"] & frame["share"].notna() & (frame["n"] > 0)
     return frame
