@@ -15,14 +15,11 @@ from pipeline.report.disclosure import (
     DisclosureRules,
     ProtectedTable,
     find_disclosure_risks,
-    format_count,
-    is_publishable,
     may_show_quantile,
     protect_counts,
     protect_frequency_table,
     protect_means,
     protect_shares,
-    suppress_counts,
 )
 
 RULES = DisclosureRules()  # min_cell_count 5
@@ -434,28 +431,3 @@ def test_quantiles_need_more_persons_never_fewer(n, q, min_count):
 def test_quantile_outside_zero_one_is_an_error():
     with pytest.raises(ValueError):
         may_show_quantile(100, RULES, 1.5)
-
-
-# --- the older helpers keep their behaviour ----------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "value, text",
-    [(None, "–"), (float("nan"), "–"), (pd.NA, "–"), (0, "0"), (1, "<5"), (4.0, "<5"),
-     (5, "5"), (1234, "1,234"), (np.int64(12_345_678), "12,345,678")],
-)
-def test_format_count(value, text):
-    assert format_count(value, 5) == text
-
-
-def test_suppress_counts_as_in_the_comparison_section():
-    counts = pd.DataFrame({"cohort": ["a", "b"], "participants": [3, 1200], "comparison": [0, 9]})
-    out = suppress_counts(counts, ["participants", "comparison"], 5)
-    assert out.to_dict("list") == {"cohort": ["a", "b"], "participants": ["<5", "1,200"],
-                                   "comparison": ["0", "9"]}
-    assert counts["participants"].tolist() == [3, 1200]
-
-
-def test_is_publishable():
-    assert is_publishable(5, 5) and is_publishable(5.0, 5)
-    assert not is_publishable(4, 5) and not is_publishable(0, 5)

@@ -66,8 +66,8 @@ Statistical Disclosure Control* (Hundepool et al.; chapter 5, frequency tables: 
 rule, primary and secondary cell suppression, margins), and the note on singletons and zeros
 of the R package easySdcTable (why a suppressed cell known to be non-zero can be recovered).
 
-The older helpers :func:`format_count`, :func:`suppress_counts` and :func:`is_publishable`
-remain for single counts that appear without totals.
+A single count shown without totals in running text is formatted by the report's
+``Context.count`` with :meth:`DisclosureRules.is_small`.
 """
 
 from __future__ import annotations
@@ -730,75 +730,3 @@ def may_show_quantile(n: int, rules: DisclosureRules, q: float = 0.5) -> bool:
     position = round(q * (n - 1), 9)
     below, above = math.floor(position), n - 1 - math.ceil(position)
     return min(below, above) >= rules.min_cell_count
-
-
-# --- single counts (no totals) ------------------------------------------------------------
-
-
-def format_count(value: float | int | None, min_cell_count: int) -> str:
-    """A count as text, or ``"<min"`` when it is positive but below the minimum cell size.
-
-    Only for a count shown on its own: in a table with totals use :func:`protect_counts`,
-    which also hides the cells a small one could be recovered from.
-
-    Parameters
-    ----------
-    value : float, int or None
-        The count; None or NaN gives ``"–"``.
-    min_cell_count : int
-        Smallest count that may be shown.
-
-    Returns
-    -------
-    str
-        The count with thousands separators, ``"<min"`` or ``"–"``.
-    """
-    if value is None or pd.isna(value):
-        return "–"
-    value = int(value)
-    if 0 < value < min_cell_count:
-        return f"<{min_cell_count}"
-    return f"{value:,}"
-
-
-def suppress_counts(table: pd.DataFrame, columns: list[str], min_cell_count: int) -> pd.DataFrame:
-    """Copy of ``table`` with the given count columns formatted and small cells suppressed.
-
-    Primary suppression only: fit for tables whose totals are not published anywhere.
-
-    Parameters
-    ----------
-    table : DataFrame
-        Table holding counts.
-    columns : list of str
-        The count columns.
-    min_cell_count : int
-        Smallest count that may be shown.
-
-    Returns
-    -------
-    DataFrame
-        The copy, the count columns as text (see :func:`format_count`).
-    """
-    out = table.copy()
-    for column in columns:
-        out[column] = [format_count(v, min_cell_count) for v in table[column]]
-    return out
-
-
-def is_publishable(count: float | int, min_cell_count: int) -> bool:
-    """Whether a share or mean computed from ``count`` persons may be shown.
-
-    Parameters
-    ----------
-    count : float or int
-        Number of persons.
-    min_cell_count : int
-        Smallest number of persons.
-
-    Returns
-    -------
-    bool
-        True when ``count >= min_cell_count``.
-    """
-    return count >= min_cell_count
