@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -77,14 +78,79 @@ class RegisterCodes(_Strict):
     registered_unemployed: list[int] = [11]  # job-seeker categories counted as unemployed
 
 
+REGISTER_SHAPES = ("canonical", "denmark", "finland")
+
+
 class RegisterFiles(_Strict):
-    persons: str
-    monthly: str
-    person_columns: PersonColumns
-    monthly_columns: MonthlyColumns
+    """The register extract: which shape it arrives in and where its files are.
+
+    ``shape: canonical`` (the default) is a person table and a monthly table under any column
+    names (LISA-like in Sweden), mapped by ``person_columns`` and ``monthly_columns``.
+    ``shape: denmark`` is DREAM weekly benefit codes, eIndkomst monthly wages and BEF population
+    data (:mod:`pipeline.register.denmark`); ``shape: finland`` is FOLK-style annual data
+    (:mod:`pipeline.register.finland`). Those two are reduced to the canonical tables by their
+    adapter inside the register stage, in a private temporary folder, so everything downstream
+    is the same; their column mapping and codes are the adapter's.
+    """
+
+    shape: Literal["canonical", "denmark", "finland"] = "canonical"
+    # shape: canonical
+    persons: str | None = None
+    monthly: str | None = None
+    person_columns: PersonColumns | None = None
+    monthly_columns: MonthlyColumns | None = None
+    # shape: denmark
+    population: str | None = None  # BEF-style population file
+    dream: str | None = None  # DREAM weekly codes, wide (y_YYWW columns) or long
+    wages: str | None = None  # eIndkomst-style monthly wages
+    dream_weeks: tuple[str, str] | None = None  # the weeks the DREAM extract states it covers
+    unemployment_codes: list[int] | None = None  # DREAM codes of an unemployment week
+    # shape: finland
+    folk: str | None = None  # FOLK-style annual data, one row per person and year
+    years: tuple[int, int] | None = None  # the years the FOLK extract states it covers
+    # how the values are coded; with an adapter shape the adapter's codes unless given here
     codes: RegisterCodes = RegisterCodes()
     # DuckDB may use this much memory before it spills to a temporary folder.
     duckdb_memory_limit: Annotated[str, Field(pattern=r"^\d+(\.\d+)?\s*(MB|GB|MiB|GiB)$")] = "4GB"
+
+    @model_validator(mode="after")
+    def _files_of_the_shape(self) -> RegisterFiles:
+        needed = {
+            "canonical": ("persons", "monthly", "person_columns", "monthly_columns"),
+            "denmark": ("population", "dream", "wages"),
+            "finland": ("folk",),
+        }
+        optional = {"canonical": (), "denmark": ("dream_weeks", "unemployment_codes"),
+                    "finland": ("years",)}
+        missing = [key for key in needed[self.shape] if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"shape {self.shape} needs the keys {', '.join(missing)}")
+        allowed = set(needed[self.shape]) | set(optional[self.shape])
+        foreign = [
+            key for keys in needed.values() for key in keys
+            if key not in allowed and getattr(self, key) is not None
+        ] + [
+            key for keys in optional.values() for key in keys
+            if key not in allowed and getattr(self, key) is not None
+        ]
+        if foreign:
+            raise ValueError(
+                f"shape {self.shape} does not use {', '.join(sorted(set(foreign)))}: "
+                f"remove them or change the shape"
+            )
+        return self
+
+    @property
+    def files(self) -> dict[str, str]:
+        """The raw files of this shape, by role."""
+        roles = {"canonical": ("persons", "monthly"), "denmark": ("population", "dream", "wages"),
+                 "finland": ("folk",)}[self.shape]
+        return {role: getattr(self, role) for role in roles}
+
+    @property
+    def time_unit(self) -> str:
+        """"year" for annual registers (FOLK), else "month"."""
+        return "year" if self.shape == "finland" else "month"
 
 
 class DataConfig(_Strict):
@@ -111,6 +177,16 @@ class SynthConfig(_Strict):
     first_month: Annotated[str, Field(pattern=MONTH_PATTERN)]
     last_month: Annotated[str, Field(pattern=MONTH_PATTERN)]
     cohort_years: list[int] = Field(min_length=1)
+    # months of the year in which cohorts start (spring and autumn intakes by default)
+    cohort_start_months: list[Annotated[int, Field(ge=1, le=12)]] = Field([3, 9], min_length=1)
+    # or the cohorts' start months themselves (YYYY-MM), instead of years x months
+    cohort_months: list[Annotated[str, Field(pattern=MONTH_PATTERN)]] | None = None
+
+    def starts(self, month: pd.Period) -> bool:
+        """Whether a cohort starts in ``month``."""
+        if self.cohort_months is not None:
+            return str(month) in self.cohort_months
+        return month.year in self.cohort_years and month.month in self.cohort_start_months
     selection_on_unobservables: bool = False
     truth_file: str
 
@@ -119,7 +195,11 @@ class DesignConfig(_Strict):
     min_age: Annotated[int, Field(ge=15, le=100)]
     max_age: Annotated[int, Field(ge=15, le=100)]
     foreign_born_only: bool = True
-    not_employed_month_before: bool = True
+    women_only: bool = False  # a programme for women: only women are eligible
+    # a programme for people with at least this education level (Sun2000niva_old-like 1-7:
+    # 5 = post-secondary); None: any level
+    min_education_level: Annotated[int, Field(ge=1, le=7)] | None = None
+    not_employed_month_before: bool = True  # annual registers: not employed at the year's end
     municipalities: list[str] | None = None
     # People who join a later cohort: "keep" leaves them in earlier pools as non-participants
     # at that moment (Sianesi); "exclude" keeps them out, which conditions on the future.
@@ -131,8 +211,11 @@ class DesignConfig(_Strict):
     @classmethod
     def _four_digit_codes(cls, value: list[str] | None) -> list[str] | None:
         for code in value or []:
-            if not re.fullmatch(r"\d{4}", code):
-                raise ValueError(f"municipality codes are four digits in quotes, got {code!r}")
+            if not re.fullmatch(r"\d{3,4}", code):
+                raise ValueError(
+                    "municipality codes are three (Denmark, Finland) or four (Sweden) digits in "
+                    f"quotes, got {code!r}"
+                )
         return value
 
     @model_validator(mode="after")
@@ -154,15 +237,36 @@ class MatchingConfig(_Strict):
     missing_covariates: Literal["listwise", "indicator", "refuse"] = "listwise"
 
 
+OUTCOME_NAMES = ("employed", "employed_matching", "earnings", "registered_unemployed")
+
+
 class EstimationConfig(_Strict):
+    """Horizons, subgroups and the thresholds below which no effect is estimated.
+
+    Monthly registers state horizons in months (``horizon_months``, ``horizons``,
+    ``placebo_month``); annual registers (``data.register.shape: finland``) in years
+    (``horizon_years``, ``horizons_years``, ``placebo_year``): outcomes then exist only once a
+    year, and the report says so.
+    """
+
     horizon_months: Annotated[int, Field(ge=0, le=120)] = 12  # the headline horizon
     horizons: list[Annotated[int, Field(ge=0, le=120)]] = [6, 12, 24, 36]  # all estimated
+    horizon_years: Annotated[int, Field(ge=1, le=10)] | None = None
+    horizons_years: list[Annotated[int, Field(ge=1, le=10)]] | None = None
+    # the outcome of the headline sentence and the summary
+    headline_outcome: Literal["employed", "employed_matching"] = "employed"
     # characteristics (of the participant in each matched set) to break effects down by
     subgroups: list[str] = ["female", "region_of_birth", "education_field", "municipality",
                             "cohort"]
     min_treated_subgroup: Annotated[int, Field(ge=1)] = 10  # fewer: "too few", no number
+    # The design supports an estimate only with at least this many matched participants and
+    # this share of the participants in the analysis matched; otherwise the report declines to
+    # estimate and shows the participants' outcomes with their intervals instead.
+    min_participants: Annotated[int, Field(ge=2)] = 20
+    min_share_matched: Annotated[float, Field(ge=0, le=1)] = 0.5
     # a month before start at which a "placebo effect" should be nil (nobody took part yet)
     placebo_month: Annotated[int, Field(le=-2, ge=-120)] = -18
+    placebo_year: Annotated[int, Field(le=-1, ge=-10)] | None = None
     # with design.later_participants = keep: a comparison who joins a later cohort counts
     # only until the month before its own start (censored), so the effect is against not
     # taking part, not against taking part later
@@ -176,7 +280,32 @@ class EstimationConfig(_Strict):
                 f"horizon_months ({self.horizon_months}) must be one of horizons "
                 f"{self.horizons}"
             )
+        years = (self.horizon_years, self.horizons_years, self.placebo_year)
+        if any(v is not None for v in years) and any(v is None for v in years):
+            raise ValueError("horizon_years, horizons_years and placebo_year go together")
+        if self.horizons_years is not None and self.horizon_years not in self.horizons_years:
+            raise ValueError(
+                f"horizon_years ({self.horizon_years}) must be one of horizons_years "
+                f"{self.horizons_years}"
+            )
         return self
+
+    @property
+    def in_years(self) -> bool:
+        return self.horizons_years is not None
+
+    @property
+    def horizon_list(self) -> list[int]:
+        """The estimated horizons in the study's time unit."""
+        return list(self.horizons_years) if self.in_years else list(self.horizons)
+
+    @property
+    def headline_horizon(self) -> int:
+        return self.horizon_years if self.in_years else self.horizon_months
+
+    @property
+    def placebo(self) -> int:
+        return self.placebo_year if self.in_years else self.placebo_month
 
 
 class ReportConfig(_Strict):
@@ -202,16 +331,41 @@ class StudyConfig(_Strict):
 
     @model_validator(mode="after")
     def _horizon_inside_follow_up(self) -> StudyConfig:
-        if -self.estimation.placebo_month > self.design.pre_months:
+        estimation = self.estimation
+        if self.time_unit == "year" and not estimation.in_years:
             raise ValueError(
-                f"estimation.placebo_month ({self.estimation.placebo_month}) is before "
+                "an annual register (data.register.shape: finland) has outcomes once a year: "
+                "give estimation.horizon_years, horizons_years and placebo_year instead of months"
+            )
+        if self.time_unit == "month" and estimation.in_years:
+            raise ValueError(
+                "horizon_years, horizons_years and placebo_year are for annual registers "
+                "(data.register.shape: finland); this register is monthly: use horizon_months, "
+                "horizons and placebo_month"
+            )
+        unit = "year" if estimation.in_years else "month"
+        if -self.placebo_rel_month > self.design.pre_months:
+            raise ValueError(
+                f"estimation.placebo_{unit} ({estimation.placebo}) is before "
                 f"design.pre_months ({self.design.pre_months}): that month is not kept"
             )
-        beyond = [h for h in self.estimation.horizons if h > self.design.post_months]
-        if self.estimation.horizon_months > self.design.post_months or beyond:
+        beyond = [h for h in estimation.horizon_list if self.rel_month(h) > self.design.post_months]
+        if beyond:
             raise ValueError(
-                f"estimation horizons {beyond or [self.estimation.horizon_months]} are beyond "
+                f"estimation horizons {beyond} are beyond "
                 f"design.post_months ({self.design.post_months}): outcomes would not be kept"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _register_of_the_identity_country(self) -> StudyConfig:
+        shape = self.data.register_files.shape
+        expected = {"se": "canonical", "dk": "denmark", "fi": "finland"}
+        if self.synth is not None and expected[self.data.identity_country] != shape:
+            raise ValueError(
+                f"a synthetic {self.data.identity_country} world is written as a "
+                f"{expected[self.data.identity_country]} register, but data.register.shape is "
+                f"{shape}"
             )
         return self
 
@@ -254,9 +408,42 @@ class StudyConfig(_Strict):
         return self.raw_path(self.data.register_files.monthly)
 
     @property
+    def register_paths(self) -> list[Path]:
+        """The register's raw files, whatever its shape."""
+        return [self.raw_path(p) for p in self.data.register_files.files.values()]
+
+    @property
     def raw_inputs(self) -> list[Path]:
         """Every raw file the pipeline reads."""
-        return [self.roster_path, *self.survey_paths, self.persons_path, self.monthly_path]
+        return [self.roster_path, *self.survey_paths, *self.register_paths]
+
+    @property
+    def time_unit(self) -> str:
+        """The register's period: "month", or "year" for annual registers (FOLK)."""
+        return self.data.register_files.time_unit
+
+    def rel_month(self, horizon: int) -> int:
+        """The month relative to start at which a horizon in the study's time unit is read.
+
+        Monthly registers: the horizon itself. Annual registers keep one row per year at
+        December (the status at the end of the year) and a cohort starts in January of its
+        start year, so year ``k`` after start is month ``12 k - 1`` (``k = 1``: the end of the
+        start year, ``k = 0``: the end of the year before start, ``k = -1`` the year before).
+        """
+        return int(horizon) if self.time_unit == "month" else 12 * int(horizon) - 1
+
+    @property
+    def horizon_rel_months(self) -> list[int]:
+        """Every estimated horizon as a month relative to start (see :meth:`rel_month`)."""
+        return [self.rel_month(h) for h in self.estimation.horizon_list]
+
+    @property
+    def headline_rel_month(self) -> int:
+        return self.rel_month(self.estimation.headline_horizon)
+
+    @property
+    def placebo_rel_month(self) -> int:
+        return self.rel_month(self.estimation.placebo)
 
     @property
     def _output_root(self) -> Path:

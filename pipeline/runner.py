@@ -83,7 +83,7 @@ def raw_inputs(config: StudyConfig, stage: str) -> list[Path]:
     if stage == "clean":
         return [config.roster_path, *config.survey_paths, config.codebook_path]
     if stage == "panel":
-        return [config.persons_path, config.monthly_path]
+        return config.register_paths
     return []
 
 
@@ -116,6 +116,8 @@ def write_stamps(config_path: str, only: str | None = None) -> list[Path]:
             {
                 "synth": config.synth.model_dump() if config.synth else None,
                 "data": config.data.model_dump(by_alias=True),
+                # the synthetic programme takes people in by the study's eligibility rules
+                "design": config.design.model_dump() if config.synth else None,
                 # a deleted raw file changes the stamp, so make rebuilds the world
                 "missing_raw_files": missing if config.synth else None,
             },

@@ -9,6 +9,7 @@ versions and the code version, so a report can show its own lineage.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -260,9 +261,20 @@ def commit_stage(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
+    previous = json.loads(target.read_text()).get("outputs", {}) if target.is_file() else {}
     os.replace(tmp, target)
+    _remove_stale_outputs(previous, outputs)
     shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _remove_stale_outputs(previous: dict, current: dict) -> None:
+    """Delete what the stage's previous run wrote and this run did not (e.g. the robustness
+    tables of a design that no longer supports an estimate), so no stale file is read."""
+    for name in set(previous) - set(current):
+        stale = Path(name) if Path(name).is_absolute() else REPO_ROOT / name
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
 
 
 def _scan_output(path: Path, where: str) -> None:

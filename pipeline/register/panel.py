@@ -56,12 +56,18 @@ class Eligibility:
     foreign_born_only: bool
     not_employed_month_before: bool
     municipalities: list[str] | None
+    women_only: bool = False
+    min_education_level: int | None = None  # unknown education is then not eligible
 
     def static_sql(self) -> str:
         """Conditions on the person and the cohort only (no monthly history)."""
         parts = [f"age BETWEEN {int(self.min_age)} AND {int(self.max_age)}"]
         if self.foreign_born_only:
             parts.append("foreign_born")
+        if self.women_only:
+            parts.append("female")
+        if self.min_education_level is not None:
+            parts.append(f"education_level >= {int(self.min_education_level)}")
         if self.municipalities:
             parts.append(f"municipality IN {sql_list(str(code) for code in self.municipalities)}")
         return " AND ".join(parts)
@@ -76,11 +82,17 @@ def month_index(year, month):
     return year * 12 + month - 1
 
 
-def register_cohorts(con: duckdb.DuckDBPyConnection, participants: pd.DataFrame) -> pd.DataFrame:
+def register_cohorts(
+    con: duckdb.DuckDBPyConnection, participants: pd.DataFrame, time_unit: str = "month"
+) -> pd.DataFrame:
     """Register the participants and their cohorts' start months in DuckDB.
 
     ``participants`` needs ``pid``, ``cohort`` and ``start_date``. A cohort starts in the month
-    most of its participants started (the mode; ties go to the earliest month).
+    most of its participants started (the mode; ties go to the earliest month). With an annual
+    register (``time_unit="year"``, one row per year at December: the status at the end of the
+    year) a cohort starts in January of the year most of its participants started, so the last
+    status before start is the end of the year before and year ``k`` after start is read at
+    month ``12 k - 1``.
 
     Returns
     -------
@@ -89,8 +101,11 @@ def register_cohorts(con: duckdb.DuckDBPyConnection, participants: pd.DataFrame)
         ``n_started_other_month`` (participants whose start date lies in another month than
         their cohort's start, or is missing), sorted by start.
     """
+    if time_unit not in ("month", "year"):
+        raise ValueError(f"time_unit must be 'month' or 'year', got {time_unit!r}")
     start = pd.to_datetime(participants["start_date"])
-    frame = participants.assign(start_index=month_index(start.dt.year, start.dt.month))
+    first_month = start.dt.month if time_unit == "month" else 1
+    frame = participants.assign(start_index=month_index(start.dt.year, first_month))
     per_month = (
         frame.dropna(subset=["start_index"])
         .groupby(["cohort", "start_index"], as_index=False).size()
@@ -264,7 +279,8 @@ def _build_pool(
             FROM listed l JOIN cohorts c USING (cohort) GROUP BY l.person_key
         ),
         crossed AS (
-            SELECT p.person_key, p.foreign_born, p.municipality, c.cohort, c.cohort_start,
+            SELECT p.person_key, p.foreign_born, p.female, p.education_level, p.municipality,
+                   c.cohort, c.cohort_start,
                    c.cohort_start // 12 - p.birth_year AS age,
                    l.cohort IS NOT NULL AS treated,
                    f.first_start

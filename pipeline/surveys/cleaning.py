@@ -270,7 +270,7 @@ def _classify(
     data = export.data
     n = len(data)
     rows = export.row_offset + np.arange(1, n + 1, dtype="int64")
-    country = source.identity_country
+    country = source.identity_country or "se"
     checks = check_identities(data[source.columns.identity].to_numpy(dtype=object), country)
     numbers = [c.normalised if c.problem in (None, "test_number") else None for c in checks]
     pseudonyms = np.array(pseudonymise(numbers, key, country.upper()), dtype=object)
@@ -366,7 +366,7 @@ def _staff_mask(
     problems: np.ndarray,
 ) -> np.ndarray:
     rules = codebook.staff_tests
-    country = source.identity_country
+    country = source.identity_country or "se"
     tests = {_test_key(check_identity(t, country).normalised, country) for t in rules.test_numbers}
     tests.discard(None)
     mask = problems == "test_number"

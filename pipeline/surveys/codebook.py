@@ -143,7 +143,8 @@ class Source(_Strict):
     language_values: dict[str, Annotated[str, Field(pattern=LANGUAGE_CODE)]] = {}
     values: Literal["labels", "codes"] = "labels"
     encoding: str | None = None  # text exports only; None detects it
-    identity_country: Literal["se", "dk", "fi"] = "se"
+    # the identity numbers respondents type; None: the study's (data.identity_country)
+    identity_country: Literal["se", "dk", "fi"] | None = None
     columns: SourceColumns
     items: dict[str, str]  # canonical item: export column
 
@@ -267,6 +268,21 @@ class Codebook(_Strict):
 def normalise_label(text: object) -> str:
     """Compare form of an answer label: NFKC, case-folded, single spaces, no outer spaces."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(text))).strip().casefold()
+
+
+def for_study_country(codebook: Codebook, country: str) -> Codebook:
+    """The codebook with ``country`` as the identity country of every source that names none.
+
+    A survey family's codebook describes its exports; which identity numbers respondents type
+    depends on where the programme runs, so it comes from the study (``data.identity_country``)
+    unless a source says otherwise.
+    """
+    sources = {
+        name: source if source.identity_country else source.model_copy(
+            update={"identity_country": country})
+        for name, source in codebook.sources.items()
+    }
+    return codebook.model_copy(update={"sources": sources})
 
 
 def load_codebook(path: str | Path) -> Codebook:
