@@ -53,6 +53,17 @@ OCCUPATIONS_BY_SKILL = {
 }
 
 
+@dataclass(frozen=True)
+class Intake:
+    """Who the programme takes in at a cohort's start (the study's eligibility rules)."""
+
+    min_age: int = 20
+    max_age: int = 64
+    cities: tuple[str, ...] | None = PROGRAMME_CITIES  # None: everywhere
+    women_only: bool = False
+    min_education_level: int | None = None
+
+
 def required_skill(education_level: np.ndarray) -> np.ndarray:
     """Lowest occupational skill level that matches an education level (Sun2000niva_old)."""
     return np.select([education_level >= 5, education_level >= 3], [3, 2], default=1)
@@ -87,6 +98,7 @@ def simulate_chunk(
     expected_per_cohort: float,
     selection_on_unobservables: bool,
     rng: np.random.Generator,
+    intake: Intake = Intake(),
 ) -> ChunkHistory:
     """Simulate employment and participation for one chunk of people.
 
@@ -105,17 +117,27 @@ def simulate_chunk(
         Whether participation also depends on the unobserved trait ``u``.
     rng : Generator
         Source of all randomness.
+    intake : Intake
+        Eligibility at a cohort's start (besides being foreign-born, not employed the month
+        before and not an earlier participant).
     """
     n, n_months = len(people), len(months)
     female = people["female"].to_numpy()
     education = people["education_level"].to_numpy()
     u = people["u"].to_numpy()
     birth_year = people["birth_year"].to_numpy()
-    foreign_born = people["region_of_birth"].to_numpy() != "Sweden"
+    foreign_born = people["region_idx"].to_numpy() != 0  # region 0: born in the country
     years_in_sweden = np.nan_to_num(
         months[0].year - people["immigration_year"].to_numpy(), nan=30.0
     )
-    in_programme_city = people["municipality"].isin(PROGRAMME_CITIES).to_numpy()
+    may_join = (
+        people["municipality"].isin(intake.cities).to_numpy() if intake.cities is not None
+        else np.ones(n, dtype=bool)
+    )
+    if intake.women_only:
+        may_join = may_join & female
+    if intake.min_education_level is not None:
+        may_join = may_join & (education >= intake.min_education_level)
     region_shift = REGION_JOB_FINDING[people["region_idx"].to_numpy()]
     needed_skill = required_skill(education)
 
@@ -151,9 +173,9 @@ def simulate_chunk(
             age = month.year - birth_year
             eligible = (
                 foreign_born
-                & in_programme_city
-                & (age >= 20)
-                & (age <= 64)
+                & may_join
+                & (age >= intake.min_age)
+                & (age <= intake.max_age)
                 & (employed[:, t - 1] == 0)
                 & (start_month < 0)
             )

@@ -6,6 +6,8 @@ chunk of the world is reproducible from its seed alone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -36,6 +38,39 @@ MUNICIPALITY_NAMES = {
     "2480": "Umeå",
 }
 MUNICIPALITY_PROBABILITIES = np.array([0.34, 0.20, 0.15, 0.11, 0.08, 0.07, 0.05])
+
+
+@dataclass(frozen=True)
+class CountryTables:
+    """What differs between the countries' synthetic populations: municipality codes (as the
+    register writes them, with names for the roster's city column) and the code written for
+    each region of birth (``REGIONS_OF_BIRTH`` order; the first is the country itself)."""
+
+    municipalities: dict[str, str]
+    region_codes: tuple[str, ...]
+    municipality_weights: tuple[float, ...]  # relative population sizes
+
+
+COUNTRIES = {
+    "se": CountryTables(MUNICIPALITY_NAMES, tuple(REGIONS_OF_BIRTH),
+                        tuple(MUNICIPALITY_PROBABILITIES)),
+    # KOM codes; the Danish adapter writes them with four digits (0101). OPR_LAND-style codes:
+    # one country standing for each region (Denmark, Norway, Poland, Ukraine, Syria, Somalia,
+    # India, Brazil) - synthetic, not an official concordance.
+    "dk": CountryTables(
+        {"101": "København", "147": "Frederiksberg", "751": "Aarhus", "461": "Odense",
+         "851": "Aalborg", "157": "Gentofte", "159": "Gladsaxe"},
+        ("5100", "5110", "5154", "5166", "5474", "5278", "5432", "5392"),
+        (0.40, 0.10, 0.20, 0.12, 0.10, 0.04, 0.04),
+    ),
+    # Statistics Finland municipality codes; ISO 3166 numeric countries of birth (246 Finland).
+    "fi": CountryTables(
+        {"091": "Helsinki", "049": "Espoo", "837": "Tampere", "853": "Turku", "564": "Oulu",
+         "905": "Vaasa", "598": "Pietarsaari", "599": "Pedersöre"},
+        ("246", "752", "233", "643", "368", "706", "356", "076"),
+        (0.30, 0.15, 0.12, 0.10, 0.10, 0.08, 0.10, 0.05),
+    ),
+}
 
 # Sun2000niva_old: 1-2 compulsory, 3-4 upper secondary, 5-7 tertiary.
 EDUCATION_LEVELS = np.arange(1, 8)
@@ -84,7 +119,8 @@ def personnummer_array(
 
 
 def draw_people(
-    n: int, rng: np.random.Generator, serial_heads: np.ndarray | None = None
+    n: int, rng: np.random.Generator, serial_heads: np.ndarray | None = None,
+    country: str = "se",
 ) -> pd.DataFrame:
     """Draw ``n`` people with register traits and an unobserved trait ``u``.
 
@@ -94,8 +130,11 @@ def draw_people(
     Returns a DataFrame with canonical column names: personal_id, birth_year, female,
     region_of_birth, immigration_year (NA for Swedish-born), education_level, education_field,
     municipality, u (never written to the register), and job-market parameters used by the
-    employment process.
+    employment process. ``country`` picks the municipality codes and the region-of-birth codes
+    (:data:`COUNTRIES`); ``personal_id`` is always a synthetic personnummer, which
+    :func:`pipeline.synth.identity.national_numbers` turns into the country's number.
     """
+    tables = COUNTRIES[country]
     birth_year = rng.integers(1962, 2001, size=n)
     day_of_year = rng.integers(0, 365, size=n)
     birth_dates = pd.to_datetime(birth_year.astype(str), format="%Y") + pd.to_timedelta(
@@ -114,7 +153,9 @@ def draw_people(
     immigration_year[swedish_born] = np.nan
     education_level = rng.choice(EDUCATION_LEVELS, size=n, p=EDUCATION_PROBABILITIES)
     education_field = rng.choice(EDUCATION_FIELDS, size=n)
-    municipality = rng.choice(MUNICIPALITIES, size=n, p=MUNICIPALITY_PROBABILITIES)
+    weights = np.array(tables.municipality_weights)
+    municipality = rng.choice(np.array(list(tables.municipalities)), size=n,
+                              p=weights / weights.sum())
     u = rng.standard_normal(n)
     return pd.DataFrame(
         {
@@ -122,7 +163,7 @@ def draw_people(
             "birth_date": birth_dates,
             "birth_year": birth_year,
             "female": female,
-            "region_of_birth": REGIONS_OF_BIRTH[region_idx],
+            "region_of_birth": np.array(tables.region_codes, dtype=object)[region_idx],
             "region_idx": region_idx,
             "immigration_year": immigration_year,
             "education_level": education_level,

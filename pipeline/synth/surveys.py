@@ -52,7 +52,8 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
-from pipeline.pseudonymise import normalise_personnummer
+from pipeline.identity import check_identity
+from pipeline.synth.identity import mistyped_number, typed_number
 
 PROGRAMME_EMAIL_DOMAIN = "mentorprogrammet.example"
 """E-mail domain of the (synthetic) programme's own staff."""
@@ -205,6 +206,7 @@ def write_surveys(
     *,
     rates: SurveyRates | None = None,
     unlinkable: frozenset[str] = frozenset(),
+    country: str = "se",
 ) -> list[dict]:
     """Write the four synthetic survey exports and return the planted problems.
 
@@ -227,6 +229,8 @@ def write_surveys(
     unlinkable : frozenset of str
         ``personal_id`` of participants whose roster entry is unusable (a mistyped number
         there), so a mistyped number in their survey cannot be repaired from the roster.
+    country : {"se", "dk", "fi"}
+        Whose identity numbers ``personal_id`` holds (canonical form) and respondents type.
 
     Returns
     -------
@@ -235,7 +239,7 @@ def write_surveys(
         problem, sorted by file, resp_id and problem.
     """
     rates = rates or SurveyRates()
-    _check_participants(participants)
+    _check_participants(participants, country)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     people = participants.reset_index(drop=True)
@@ -244,13 +248,14 @@ def write_surveys(
 
     planted: list[dict] = []
     for wave in WAVES:
-        rows = _answers(wave, people, trait, rng, cutoff, rates)
+        rows = _answers(wave, people, trait, rng, cutoff, rates, country)
         by_file: dict[str, list[dict]] = {f"{wave}_{lang}.sav": [] for lang in LANGUAGES}
         for row in rows:
             by_file[row["file"]].append(row)
         extra: list[dict] = []
         for file_name, file_rows in by_file.items():
-            extra.extend(_plant(file_name, file_rows, people, rng, rates, cutoff, unlinkable))
+            extra.extend(_plant(file_name, file_rows, people, rng, rates, cutoff, unlinkable,
+                                country))
         for row in extra:
             by_file[row["file"]].append(row)
         for file_name, file_rows in by_file.items():
@@ -263,7 +268,7 @@ def write_surveys(
     return sorted(planted, key=lambda d: (d["file"], d["resp_id"], d["problem"]))
 
 
-def _check_participants(participants: pd.DataFrame) -> None:
+def _check_participants(participants: pd.DataFrame, country: str) -> None:
     required = {
         "personal_id",
         "first_name",
@@ -283,8 +288,11 @@ def _check_participants(participants: pd.DataFrame) -> None:
     numbers = participants["personal_id"].astype(str)
     if numbers.duplicated().any():
         raise ValueError("write_surveys: personal_id must be unique per participant")
-    if any(normalise_personnummer(v) != v for v in numbers):
-        raise ValueError("write_surveys: personal_id must be valid 12-digit personnummer")
+    if any(check_identity(v, country).normalised != v for v in numbers):
+        raise ValueError(
+            f"write_surveys: personal_id must be valid identity numbers of {country!r} in "
+            "canonical form"
+        )
     bad = sorted(set(participants["language"]) - set(LANGUAGES))
     if bad:
         raise ValueError(f"write_surveys: unknown questionnaire languages {bad}; use 'sv' or 'en'")
@@ -297,6 +305,7 @@ def _answers(
     rng: np.random.Generator,
     cutoff: pd.Timestamp,
     rates: SurveyRates,
+    country: str,
 ) -> list[dict]:
     """One clean response per responding participant, in participant order."""
     rows = []
@@ -312,7 +321,7 @@ def _answers(
         lag = pd.Timedelta(seconds=int(rng.integers(3600, 14 * 86400)))
         answers = _draw_items(wave, trait[i], employed, int(person.n_mentor_meetings), rng)
         comment = _comment(person.language, rng)
-        typed = _typed_number(person.personal_id, rng)
+        typed = typed_number(person.personal_id, country, rng)
         if not responds or anchor + lag >= cutoff:
             continue
         rows.append(
@@ -361,42 +370,6 @@ def _comment(lang: str, rng: np.random.Generator) -> str:
     return options[int(rng.integers(len(options)))]
 
 
-def _typed_number(pnr12: str, rng: np.random.Generator) -> str:
-    """The number as a respondent might type it: 12 or 10 digits, with '-', space or nothing."""
-    date10 = pnr12[2:8]
-    kind = int(rng.integers(6))
-    return (
-        pnr12,
-        f"{pnr12[:8]}-{pnr12[8:]}",
-        f"{date10}-{pnr12[8:]}",
-        pnr12[2:],
-        f"{date10} {pnr12[8:]}",
-        f" {pnr12[:8]} {pnr12[8:]} ",
-    )[kind]
-
-
-def _mistyped_number(pnr12: str, rng: np.random.Generator, allow_missing: bool = True) -> str:
-    """A typing error that the Luhn check or the date check catches, or no number at all."""
-    kind = int(rng.integers(4)) if allow_missing else (0, 1, 3)[int(rng.integers(3))]
-    digits = list(pnr12)
-    if kind == 0:  # adjacent transposition in the 10-digit part
-        j = int(rng.integers(2, 11))
-        digits[j], digits[j + 1] = digits[j + 1], digits[j]
-    elif kind == 1:  # one changed digit
-        j = int(rng.integers(2, 12))
-        digits[j] = str((int(digits[j]) + int(rng.integers(1, 10))) % 10)
-    elif kind == 2:
-        return ""
-    else:  # dropped digit
-        del digits[int(rng.integers(8, 12))]
-    typed = "".join(digits)
-    if len(typed) == 12:
-        typed = f"{typed[:8]}-{typed[8:]}"
-    if normalise_personnummer(typed) is not None:  # transposition Luhn cannot see (09 <-> 90)
-        typed = pnr12[:11] + str((int(pnr12[11]) + 1) % 10)
-    return typed
-
-
 def _pick(pool: list[int], rate: float, rng: np.random.Generator) -> list[int]:
     """Take max(1, Binomial(n, rate)) indices off the front of ``pool`` (fewer if it runs out)."""
     n = min(len(pool), max(1, int(rng.binomial(len(pool), rate)))) if pool else 0
@@ -413,6 +386,7 @@ def _plant(
     rates: SurveyRates,
     cutoff: pd.Timestamp,
     unlinkable: frozenset[str],
+    country: str,
 ) -> list[dict]:
     """Plant problems on ``rows`` in place; return new rows (duplicates, staff tests)."""
     wave, lang = file_name[:-4].split("_")
@@ -436,7 +410,7 @@ def _plant(
         row["problems"].append("refused_consent")
     for i in invalid:
         row = rows[i]
-        row["pnr"] = _mistyped_number(people.at[row["person"], "personal_id"], rng)
+        row["pnr"] = mistyped_number(people.at[row["person"], "personal_id"], country, rng)
         if row["pnr"]:  # typed with an address the roster does not know
             local = f"{row['first_name'].lower()}{int(rng.integers(10, 99))}"
             row["email"] = f"{local}@{PRIVATE_EMAIL_DOMAIN}"
@@ -444,7 +418,7 @@ def _plant(
     for i in repairable:
         row = rows[i]
         number = people.at[row["person"], "personal_id"]
-        row["pnr"] = _mistyped_number(number, rng, allow_missing=False)
+        row["pnr"] = mistyped_number(number, country, rng, allow_missing=False)
         row["problems"].append("invalid_id" if number in unlinkable else "repaired_id")
     for i in out_of_range:
         row = rows[i]
@@ -468,7 +442,8 @@ def _plant(
             row[str(item)] = np.nan
         row["problems"].append("item_nonresponse")
 
-    new_rows = [_resubmission(rows[i], wave, people, rng, items, cutoff) for i in duplicated]
+    new_rows = [_resubmission(rows[i], wave, people, rng, items, cutoff, country)
+                for i in duplicated]
     if rows:
         first = min(r["submitted"] for r in rows)
         for _ in range(max(1, int(rng.binomial(len(rows), rates.staff_test)))):
@@ -483,12 +458,13 @@ def _resubmission(
     rng: np.random.Generator,
     items: list[str],
     cutoff: pd.Timestamp,
+    country: str,
 ) -> dict:
     """A second submission by the same person; marks the superseded one of the pair."""
     person = people.loc[original["person"]]
     copy = dict(original)
     copy["problems"] = []
-    copy["pnr"] = _typed_number(person["personal_id"], rng)
+    copy["pnr"] = typed_number(person["personal_id"], country, rng)
     variant = int(rng.integers(4))
     if variant == 0:  # abandoned first attempt, completed later
         copy["submitted"] = original["submitted"] - pd.Timedelta(

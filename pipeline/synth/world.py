@@ -2,8 +2,10 @@
 
 ``build_world`` writes into the study's raw-data folder:
 
-- ``register/persons.parquet``: one row per person (LISA-like column names);
-- ``register/monthly.parquet``: one row per person and month;
+- the register in the shape of the study's country (:mod:`pipeline.synth.registers`): for
+  Sweden ``register/persons.parquet`` (one row per person, LISA-like column names) and
+  ``register/monthly.parquet`` (one row per person and month); for Denmark BEF, DREAM and
+  eIndkomst files; for Finland FOLK annual rows;
 - ``roster.xlsx``: the programme's participant list;
 - ``surveys/*.sav``: intake and end-of-programme surveys (Swedish and English versions);
 
@@ -25,27 +27,38 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipeline.config import StudyConfig
-from pipeline.pseudonymise import normalise_personnummer
+from pipeline.identity import check_identity
 from pipeline.synth import names
-from pipeline.synth.identity import make_personnummer
+from pipeline.synth.identity import (
+    export_form,
+    make_cpr,
+    make_hetu,
+    make_personnummer,
+    national_numbers,
+)
 from pipeline.synth.labour_market import (
     MAX_HORIZON,
-    OCCUPATIONS_BY_SKILL,
     PARTICIPATION,
     PROGRAMME_MONTHS,
     ChunkHistory,
+    Intake,
     programme_effect,
     simulate_chunk,
 )
-from pipeline.synth.population import MUNICIPALITY_NAMES, draw_people
+from pipeline.synth.population import COUNTRIES, draw_people
+from pipeline.synth.registers import DanishWriter, FinnishWriter, SwedishWriter
 from pipeline.synth.surveys import write_surveys
 
 CHUNK_SIZE = 50_000
 COHORT_START_MONTHS = {3: "VT", 9: "HT"}  # spring (vårtermin) and autumn (hösttermin) intakes
+
+
+def cohort_label(period: pd.Period) -> str:
+    """``2024-VT`` / ``2024-HT`` for spring and autumn intakes, else ``2024-05``."""
+    term = COHORT_START_MONTHS.get(period.month)
+    return f"{period.year}-{term}" if term else f"{period.year}-{period.month:02d}"
 EXPORT_DATE = dt.date(2026, 1, 15)
 
 
@@ -105,30 +118,24 @@ def _months(settings) -> pd.PeriodIndex:
 
 def _write_world(config: StudyConfig, staging: Path, final_dir: Path) -> dict:
     settings = config.synth
+    country = config.data.identity_country
     months = _months(settings)
-    cohort_months = [
-        i for i, m in enumerate(months) if m.year in settings.cohort_years and m.month in
-        COHORT_START_MONTHS
-    ]
+    cohort_months = [i for i, m in enumerate(months) if settings.starts(m)]
     if not cohort_months:
-        raise ValueError("synth.cohort_years has no spring or autumn start inside the register")
+        raise ValueError("synth.cohort_years has no cohort start month inside the register")
     n_chunks = -(-settings.n_persons // CHUNK_SIZE)
     if n_chunks > 100:
         raise ValueError("synth.n_persons is limited to 5,000,000 (100 chunks)")
     seeds = np.random.SeedSequence(settings.seed).spawn(n_chunks + 1)
-
-    (staging / "register").mkdir()
-    pcols = config.data.register_files.person_columns
-    mcols = config.data.register_files.monthly_columns
-    persons_writer = monthly_writer = None
+    intake = _intake(config)
+    writer = _register_writer(config, staging, months)
     participants, effects = [], []
-    n_rows = 0
     try:
         for chunk in range(n_chunks):
             rng = np.random.default_rng(seeds[chunk])
             size = min(CHUNK_SIZE, settings.n_persons - chunk * CHUNK_SIZE)
             heads = np.arange(chunk, 100, n_chunks)
-            people = draw_people(size, rng, serial_heads=heads)
+            people = draw_people(size, rng, serial_heads=heads, country=country)
             history = simulate_chunk(
                 people,
                 months,
@@ -136,30 +143,24 @@ def _write_world(config: StudyConfig, staging: Path, final_dir: Path) -> dict:
                 settings.participants_per_cohort * size / settings.n_persons,
                 settings.selection_on_unobservables,
                 rng,
+                intake,
             )
-            persons_table = _persons_table(people, pcols)
-            monthly_table = _monthly_table(people, history, months, mcols)
-            if persons_writer is None:
-                persons_writer = pq.ParquetWriter(staging / config.data.register_files.persons,
-                                                  persons_table.schema)
-                monthly_writer = pq.ParquetWriter(staging / config.data.register_files.monthly,
-                                                  monthly_table.schema)
-            persons_writer.write_table(persons_table)
-            monthly_writer.write_table(monthly_table, row_group_size=1_000_000)
-            n_rows += monthly_table.num_rows
+            ids = national_numbers(people["personal_id"].to_numpy(), country,
+                                   np.random.default_rng(seeds[chunk].spawn(1)[0]))
+            people = people.assign(personal_id=ids)
+            writer.write(people, ids, history, months)
             joined = np.flatnonzero(history.start_month >= 0)
             participants.append(_participant_facts(people, history, joined, months))
             effects.append(_individual_effects(history, joined, len(months)))
     finally:
-        for writer in (persons_writer, monthly_writer):
-            if writer is not None:
-                writer.close()
+        writer.close()
 
     roster_rng = np.random.default_rng(seeds[-1])
     facts = pd.concat(participants, ignore_index=True)
     facts["_chunk_position"] = np.arange(len(facts))
-    roster = _roster(facts, roster_rng)
-    export, roster_problems = _plant_roster_problems(_roster_export(roster), roster_rng)
+    roster = _roster(facts, roster_rng, country)
+    export, roster_problems = _plant_roster_problems(_roster_export(roster, country),
+                                                     roster_rng, country)
     _write_excel(
         export.rename(columns=config.data.roster_columns.model_dump()),
         staging / config.data.roster,
@@ -168,62 +169,42 @@ def _write_world(config: StudyConfig, staging: Path, final_dir: Path) -> dict:
     survey_dir.mkdir()
     # participants whose roster number was mistyped: the roster cannot vouch for them
     unlinkable = frozenset(roster["personal_id"]) - {
-        normalise_personnummer(v) for v in export["personal_id"]
+        check_identity(v, country).normalised for v in export["personal_id"]
     }
-    planted = write_surveys(roster, survey_dir, roster_rng, EXPORT_DATE, unlinkable=unlinkable)
+    planted = write_surveys(roster, survey_dir, roster_rng, EXPORT_DATE, unlinkable=unlinkable,
+                            country=country)
     truth = _truth(config, roster, np.vstack(effects), months, planted, final_dir)
     truth["planted_roster_problems"] = roster_problems
     return {
         "n_persons": settings.n_persons,
         "n_participants": len(roster),
-        "n_person_months": n_rows,
+        "n_person_months": writer.n_rows,
         "truth": truth,
     }
 
 
-def _persons_table(people: pd.DataFrame, cols) -> pa.Table:
-    return pa.table(
-        {
-            cols.personal_id: pa.array(people["personal_id"].astype(str).tolist(), pa.string()),
-            cols.birth_year: pa.array(people["birth_year"].to_numpy(), pa.int16()),
-            cols.sex: pa.array(np.where(people["female"], 2, 1), pa.int8()),
-            cols.region_of_birth: pa.array(people["region_of_birth"].tolist(), pa.string()),
-            cols.immigration_year: pa.array(people["immigration_year"].astype("Int16"), pa.int16()),
-            cols.education_level: pa.array(people["education_level"].to_numpy(), pa.int8()),
-            cols.education_field: pa.array(people["education_field"].tolist(), pa.string()),
-            cols.municipality: pa.array(people["municipality"].tolist(), pa.string()),
-        }
-    )
+def _intake(config: StudyConfig) -> Intake:
+    """The study's eligibility rules as the synthetic programme applies them at intake.
+
+    Municipality codes are compared as the population draws them: the Danish adapter writes
+    KOM with four digits (``0101``), the synthetic BEF holds three (``101``).
+    """
+    design = config.design
+    cities = None
+    if design.municipalities:
+        width = 3 if config.data.identity_country in ("dk", "fi") else 4
+        cities = tuple(code[-width:] for code in design.municipalities)
+    return Intake(design.min_age, design.max_age, cities, design.women_only,
+                  design.min_education_level)
 
 
-def _monthly_table(people: pd.DataFrame, history: ChunkHistory, months, cols) -> pa.Table:
-    n, t = history.employed.shape
-    ids = np.repeat(people["personal_id"].to_numpy().astype(str), t)
-    month_codes = np.tile(np.array([m.year * 100 + m.month for m in months], np.int32), n)
-    employed = history.employed.ravel()
-    skill = history.skill_level.ravel()
-    log_wage = np.repeat(people["log_wage"].to_numpy(), t)
-    rng = np.random.default_rng(int(history.occupation_index.sum()) + n)
-    wage = np.exp(log_wage + 0.1 * (skill - 2) + rng.normal(0, 0.05, size=n * t))
-    earnings = np.where(employed == 1, np.round(wage, -2), 0).astype(np.int32)
-    registers = np.repeat(people["registers_when_unemployed"].to_numpy(), t)
-    part_time = rng.random(n * t) < 0.03
-    category = np.where(employed == 0, np.where(registers, 11, 0), np.where(part_time, 21, 0))
-    occupation = np.full(n * t, None, dtype=object)
-    person_pick = np.repeat(history.occupation_index, t)
-    for level, codes in OCCUPATIONS_BY_SKILL.items():
-        here = skill == level
-        occupation[here] = codes[person_pick[here] % len(codes)]
-    return pa.table(
-        {
-            cols.personal_id: pa.array(ids, pa.string()),
-            cols.month: pa.array(month_codes, pa.int32()),
-            cols.employed: pa.array(employed, pa.int8()),
-            cols.earnings: pa.array(earnings, pa.int32()),
-            cols.jobseeker_category: pa.array(category, pa.int16(), mask=category == 0),
-            cols.occupation: pa.array(occupation, pa.string()),
-        }
-    )
+def _register_writer(config: StudyConfig, staging: Path, months: pd.PeriodIndex):
+    files = config.data.register_files
+    if files.shape == "denmark":
+        return DanishWriter(staging, files.files, months)
+    if files.shape == "finland":
+        return FinnishWriter(staging, files.files)
+    return SwedishWriter(staging, files.files, files.person_columns, files.monthly_columns)
 
 
 def _participant_facts(people, history: ChunkHistory, joined, months) -> pd.DataFrame:
@@ -261,7 +242,7 @@ def _individual_effects(history: ChunkHistory, joined, n_months: int) -> np.ndar
     return np.hstack([employment, matched])
 
 
-def _roster(facts: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def _roster(facts: pd.DataFrame, rng: np.random.Generator, country: str = "se") -> pd.DataFrame:
     """Programme roster facts for every participant, in a stable order."""
     facts = facts.sort_values(["start_period", "personal_id"], ignore_index=True)
     n = len(facts)
@@ -278,8 +259,8 @@ def _roster(facts: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         last_name=last,
         email=names.emails(first, last, rng),
         phone=names.phones(n, rng),
-        cohort=[f"{p.year}-{COHORT_START_MONTHS[p.month]}" for p in facts["start_period"]],
-        city=facts["municipality"].map(MUNICIPALITY_NAMES),
+        cohort=[cohort_label(p) for p in facts["start_period"]],
+        city=facts["municipality"].map(COUNTRIES[country].municipalities),
         start_date=start,
         end_date=end,
         mentor_matched=mentor,
@@ -296,10 +277,10 @@ ROSTER_FIELDS = [
 ]
 
 
-def _roster_export(roster: pd.DataFrame) -> pd.DataFrame:
+def _roster_export(roster: pd.DataFrame, country: str = "se") -> pd.DataFrame:
     """The roster as a programme would keep it: dashed numbers, Ja/Nej, dates without time."""
     out = roster[ROSTER_FIELDS].copy()
-    out["personal_id"] = out["personal_id"].str[:8] + "-" + out["personal_id"].str[8:]
+    out["personal_id"] = [export_form(v, country) for v in out["personal_id"]]
     for col in ("mentor_matched", "completed"):
         out[col] = np.where(out[col], "Ja", "Nej")
     out["start_date"] = out["start_date"].dt.date
@@ -308,16 +289,15 @@ def _roster_export(roster: pd.DataFrame) -> pd.DataFrame:
 
 
 def _plant_roster_problems(
-    export: pd.DataFrame, rng: np.random.Generator
+    export: pd.DataFrame, rng: np.random.Generator, country: str = "se"
 ) -> tuple[pd.DataFrame, list[dict]]:
     """Add what real rosters carry: rows entered twice, mistyped identity numbers, and people
     the register does not know (born after the register's youngest cohort)."""
     picks = rng.choice(len(export), size=4, replace=False)
     rows = export.to_dict("records")
     problems = {}
-    for index in picks[2:]:  # mistyped: the last digit changed, so the Luhn check fails
-        number = rows[index]["personal_id"]
-        rows[index]["personal_id"] = number[:-1] + str((int(number[-1]) + 1) % 10)
+    for index in picks[2:]:  # mistyped so that the country's check fails
+        rows[index]["personal_id"] = _mistyped_on_roster(rows[index]["personal_id"], country)
         problems[id(rows[index])] = "invalid_id"
     for index in picks[:2]:  # entered twice: the second copy is the one to quarantine
         copy = dict(rows[index])
@@ -325,8 +305,8 @@ def _plant_roster_problems(
         problems[id(copy)] = "duplicate"
     for k in range(3):
         template = dict(rows[int(rng.integers(len(rows)))])
-        number = make_personnummer(dt.date(2002, 1 + k, 10 + k), 100 + 2 * k)
-        template.update(personal_id=number[:8] + "-" + number[8:],
+        number = _unknown_person(dt.date(2002, 1 + k, 10 + k), 100 + 2 * k, country)
+        template.update(personal_id=export_form(number, country),
                         first_name="Nadia", last_name=f"Okafor{k}",
                         email=f"nadia.okafor{k}@gmail.com", phone=f"073-555 0{k} 0{k}")
         rows.append(template)
@@ -337,6 +317,25 @@ def _plant_roster_problems(
         if id(row) in problems
     ]
     return pd.DataFrame(rows, columns=export.columns), planted
+
+
+def _mistyped_on_roster(number: str, country: str) -> str:
+    """The last character changed (Luhn or HETU check fails); a Danish number has no check
+    digit, so its month becomes impossible."""
+    if country == "dk":
+        return f"{number[:2]}1{3 + int(number[3]) % 7}{number[4:]}"
+    if country == "fi":
+        return number[:-1] + ("0" if number[-1] != "0" else "1")
+    return number[:-1] + str((int(number[-1]) + 1) % 10)
+
+
+def _unknown_person(birth: dt.date, serial: int, country: str) -> str:
+    """A valid number of someone born after the register's youngest cohort."""
+    if country == "dk":
+        return make_cpr(birth, serial)
+    if country == "fi":
+        return make_hetu(birth, serial, "B")
+    return make_personnummer(birth, serial)
 
 
 def _write_excel(frame: pd.DataFrame, path: Path) -> None:
@@ -404,7 +403,17 @@ def _truth(config, roster, effects: np.ndarray, months, planted, final_dir: Path
         return rows
 
     everyone = np.ones(len(roster), dtype=bool)
+    annual = {}
+    if config.time_unit == "year":
+        # year k after start is the status at the end of calendar year start + k - 1
+        start_month = np.array([p.month for p in roster["start_period"]])
+        annual = {"att_years": {
+            "employed": {"all": _by_year(employment, start_month, everyone)},
+            "employed_matching_education": {"all": _by_year(matched, start_month, everyone)},
+        }}
     return {
+        **annual,
+        "time_unit": config.time_unit,
         "description": "Synthetic world truth. Read only by tests and validation, never by "
         "pipeline stages. ATT = mean over participants of Y(1) - Y(0).",
         "seed": settings.seed,
@@ -437,3 +446,17 @@ def _truth(config, roster, effects: np.ndarray, months, planted, final_dir: Path
         },
         "planted_survey_problems": planted,
     }
+
+
+def _by_year(values: np.ndarray, start_month: np.ndarray, mask: np.ndarray) -> list[dict]:
+    """Mean effect at the end of each calendar year after start (year 1: the start year)."""
+    rows = []
+    for year in range(1, MAX_HORIZON // 12 + 1):
+        months_after = 12 * year - start_month  # December of the year, from the start month
+        column = values[np.arange(len(values)), np.minimum(months_after, MAX_HORIZON)]
+        column = np.where(months_after <= MAX_HORIZON, column, np.nan)[mask]
+        observed = ~np.isnan(column)
+        rows.append({"horizon_years": year,
+                     "att": float(column[observed].mean()) if observed.any() else None,
+                     "n_treated": int(observed.sum())})
+    return rows
