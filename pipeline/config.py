@@ -358,18 +358,6 @@ class StudyConfig(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _register_of_the_identity_country(self) -> StudyConfig:
-        shape = self.data.register_files.shape
-        expected = {"se": "canonical", "dk": "denmark", "fi": "finland"}
-        if self.synth is not None and expected[self.data.identity_country] != shape:
-            raise ValueError(
-                f"a synthetic {self.data.identity_country} world is written as a "
-                f"{expected[self.data.identity_country]} register, but data.register.shape is "
-                f"{shape}"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _generated_key_only_for_synthetic_data(self) -> StudyConfig:
         if self.pseudonymisation.allow_generated_key and self.synth is None:
             raise ValueError(

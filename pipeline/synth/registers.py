@@ -40,6 +40,9 @@ HFAUDD_BY_LEVEL = {1: "1010", 2: "1010", 3: "2010", 4: "3510", 5: "4010", 6: "60
 # Sun2000niva_old level -> FOLK ututku_aste (level of the highest degree; none below upper
 # secondary).
 FOLK_EDUCATION_BY_LEVEL = {1: None, 2: None, 3: 3, 4: 3, 5: 5, 6: 6, 7: 8}
+# SUN 2000 broad field (first digit) -> ISCED-F 2013 broad field, as FOLK's iala codes it.
+ISCED_F_BROAD = {"1": "01", "2": "02", "3": "04", "4": "06", "5": "07", "6": "08", "7": "09",
+                 "8": "10"}
 SEK_PER_UNIT = {"se": 1.0, "dk": 1.45, "fi": 11.5}  # synthetic wages in DKK and EUR
 
 
@@ -217,11 +220,12 @@ class FinnishWriter(RegisterWriter):
                 "palk": np.round(earnings[:, in_year].sum(axis=1), 0),
                 "sp": np.where(people["female"], 2, 1),
                 "syntyv": birth_year,
-                "syntyp2": people["region_of_birth"].to_numpy(),
+                "maa": people["region_of_birth"].to_numpy(),
+                "syntyp2": np.where(people["region_idx"].to_numpy() == 0, 11, 22),
                 "kunta": people["municipality"].to_numpy(),
                 "ututku_aste": [FOLK_EDUCATION_BY_LEVEL[int(v)]
                                 for v in people["education_level"]],
-                "iala": people["education_field"].to_numpy(),
+                "iala": [ISCED_F_BROAD[field[0]] for field in people["education_field"]],
                 "muuttovuosi": people["immigration_year"].astype("Int16"),
             }))
         table = pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)

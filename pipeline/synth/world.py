@@ -91,6 +91,12 @@ def build_world(config: StudyConfig, out_dir: Path | None = None) -> WorldSummar
     settings = config.synth
     if settings is None:
         raise ValueError(f"study '{config.study}' has no synth section: it uses real data")
+    shape = {"se": "canonical", "dk": "denmark", "fi": "finland"}[config.data.identity_country]
+    if config.data.register_files.shape != shape:
+        raise ValueError(
+            f"a synthetic {config.data.identity_country} world is written as a {shape} "
+            f"register, but data.register.shape is {config.data.register_files.shape}"
+        )
     target = Path(out_dir) if out_dir is not None else config.raw_dir
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -441,8 +447,12 @@ def _truth(config, roster, effects: np.ndarray, months, planted, final_dir: Path
             "participation_log_odds": PARTICIPATION,
             "mean_unobserved_trait_participants": float(roster["u"].mean()),
             "selection_on_unobservables": settings.selection_on_unobservables,
-            "eligibility": "foreign-born, age 20-64, in 0180/1480/1280/0380, "
-            "not employed the month before start, not an earlier participant",
+            "eligibility": {
+                **config.design.model_dump(include={
+                    "min_age", "max_age", "municipalities", "women_only", "min_education_level"}),
+                "also": "foreign-born, not employed the month before start, not an earlier "
+                        "participant",
+            },
         },
         "planted_survey_problems": planted,
     }
