@@ -51,13 +51,14 @@ from pipeline.config import load_config
 from pipeline.pseudonymise import key_fingerprint, load_key
 from pipeline.stage import StageRun
 from pipeline.surveys import clean_surveys, load_codebook, response_status
-from pipeline.surveys.codebook import item_table, label_table
+from pipeline.surveys.codebook import for_study_country, item_table, label_table
 from pipeline.surveys.roster import read_roster
 
 config = load_config(config_path)
 key = load_key(config)
 stage = StageRun("clean", config)
-codebook = load_codebook(stage.add_input(config.codebook_path))
+codebook = for_study_country(load_codebook(stage.add_input(config.codebook_path)),
+                             config.data.identity_country)
 """),
     md("## Roster → participants"),
     code("""
@@ -131,7 +132,9 @@ outcome paths cover the months around start.
 config_path: str = "config/demo.yml"  # study configuration: register files and column names
 min_age: int = 20  # youngest eligible age at cohort start
 max_age: int = 64  # oldest eligible age at cohort start
-foreign_born_only: bool = True  # only people born outside Sweden are eligible
+foreign_born_only: bool = True  # only people born outside the country are eligible
+women_only: bool = False  # a programme for women: only women are eligible
+min_education_level: int = None  # lowest education level eligible (5: post-secondary)
 not_employed_month_before: bool = True  # eligible only if not employed the month before start
 municipalities: list = None  # municipality codes of the programme's labour markets (None: all)
 later_participants: str = "keep"  # joiners of later cohorts: "keep" in or "exclude" from pools
@@ -145,6 +148,7 @@ from pipeline.config import load_config
 from pipeline.pseudonymise import assert_same_key, key_fingerprint, load_key
 from pipeline.register import panel
 from pipeline.register.extract import open_register
+from pipeline.register.sources import canonical_register
 from pipeline.stage import StageRun, read_manifest
 
 config = load_config(config_path)
@@ -155,23 +159,36 @@ assert_same_key(key, read_manifest(config, "clean")["facts"].get("key_fingerprin
 stage.record_facts(key_fingerprint=key_fingerprint(key))
 participants = pd.read_parquet(stage.add_input(config.processed_dir / "participants.parquet"))
 """),
-    md("## The extract, pseudonymised inside DuckDB"),
+    md("""
+## The extract, pseudonymised inside DuckDB
+
+A Danish (DREAM, eIndkomst, BEF) or Finnish (FOLK, annual) register is first reduced by its
+adapter to the canonical person and monthly tables, in a private temporary folder that is
+removed afterwards; the rows the adapter set aside are kept with their reasons.
+"""),
     code("""
-stage.add_input(config.persons_path)
-stage.add_input(config.monthly_path)
-con, keys = open_register(config, key, temp_directory=stage.staging.with_name("panel-duckdb"))
+for path in config.register_paths:
+    stage.add_input(path)
+with canonical_register(config) as canonical:
+    con, keys = open_register(
+        canonical.config, key, temp_directory=stage.staging.with_name("panel-duckdb")
+    )
+stage.write_parquet(canonical.quarantine, "register_quarantine.parquet")
+stage.record_facts(register_shape=config.data.register_files.shape,
+                   time_unit=config.time_unit, register_adapter=canonical.accounting)
 keys
 """),
-    md("## Cohorts and their start months"),
+    md("## Cohorts and their start months (January of the start year for an annual register)"),
     code("""
-cohorts = panel.register_cohorts(con, participants)
+cohorts = panel.register_cohorts(con, participants, config.time_unit)
 cohorts.assign(start=pd.PeriodIndex.from_ordinals(cohorts["cohort_start"] - 1970 * 12, freq="M"))
 """),
     md("## Baseline: one row per eligible person and cohort"),
     code("""
 panel.build_history(con)
 eligibility = panel.Eligibility(
-    min_age, max_age, foreign_born_only, not_employed_month_before, municipalities
+    min_age, max_age, foreign_born_only, not_employed_month_before, municipalities, women_only,
+    min_education_level,
 )
 baseline = panel.build_baseline(con, eligibility, later_participants)
 coverage = panel.participant_coverage(con)
@@ -318,11 +335,17 @@ that some cohorts have not reached is estimated on the cohorts that have and mar
 config_path: str = "config/demo.yml"  # study configuration
 horizon_months: int = 12  # the headline horizon (months after start)
 horizons: list = [6, 12, 24, 36]  # months after start at which every outcome is estimated
+horizon_years: int = None  # annual registers: the headline horizon in years
+horizons_years: list = None  # annual registers: the horizons in years
+headline_outcome: str = "employed"  # the outcome of the headline sentence
 subgroups: list = [  # characteristics of each matched set's participant to break effects by
     "female", "region_of_birth", "education_field", "municipality", "cohort",
 ]
 min_treated_subgroup: int = 10  # a subgroup with fewer participants gets no estimate
 placebo_month: int = -18  # a month before start where the "effect" should be nil
+placebo_year: int = None  # annual registers: a year before start for the placebo
+min_participants: int = 20  # fewer matched participants: no effect is estimated
+min_share_matched: float = 0.5  # a smaller share of participants matched: no overlap, no effect
 censor_later_participants: bool = False  # comparisons who join later count until they start
 confidence_level: float = 0.95  # level of the confidence intervals
 """),
@@ -333,12 +356,14 @@ from pipeline.config import load_config
 from pipeline.effects import event_study, stacked_group_time_att
 from pipeline.effects.robustness import robustness_table
 from pipeline.effects.specifications import specification_table
+from pipeline.effects.descriptive import descriptive_outcomes
 from pipeline.effects.table import (
     attach_subgroups, effects_table, headline, matched_estimators,
 )
+from pipeline.effects.verdict import decline, design_verdict
 from pipeline.matching import handle_missing
 from pipeline.register.outcomes import (
-    OUTCOMES, censoring_months, matched_panel, outcome_at, outcome_paths,
+    OUTCOMES, censoring_months, matched_panel, outcome_at, outcome_paths, recorded_outcomes,
 )
 from pipeline.stage import StageRun
 
@@ -348,6 +373,41 @@ matched = pd.read_parquet(stage.add_input(config.processed_dir / "matched.parque
 baseline = pd.read_parquet(stage.add_input(config.processed_dir / "baseline.parquet"))
 participants = pd.read_parquet(stage.add_input(config.processed_dir / "participants.parquet"))
 outcomes_path = stage.add_input(config.processed_dir / "outcomes.parquet")
+# horizons as months relative to start: an annual register reads year k at month 12 k - 1
+horizons = config.horizon_rel_months
+horizon_months = config.headline_rel_month
+placebo_month = config.placebo_rel_month
+# outcomes the register records (no occupations, e.g. FOLK: no "job matching one's education")
+outcomes = recorded_outcomes(outcomes_path)
+if headline_outcome not in outcomes:
+    raise ValueError(
+        f"estimation.headline_outcome {headline_outcome!r} is not recorded in this register "
+        f"(it records {', '.join(outcomes)}): choose one of those in {config_path}"
+    )
+{"time unit": config.time_unit, "horizons (months from start)": horizons,
+ "outcomes": outcomes, "not recorded": sorted(set(OUTCOMES) - set(outcomes))}
+"""),
+    md("""
+## Can this design support an estimate?
+
+Too few matched participants, or too small a share of the participants with a comparable
+non-participant (no overlap), and any effect would rest on too few comparisons: the stage then
+estimates no effect, and the report shows the participants' own outcomes with their intervals
+(which are descriptions, not effects).
+"""),
+    code("""
+verdict = design_verdict(
+    n_participants=int(baseline["treated"].sum()),
+    n_matched=int(matched["treated"].sum()),
+    min_participants=min_participants,
+    min_share_matched=min_share_matched,
+)
+descriptive = descriptive_outcomes(
+    outcomes_path, baseline.loc[baseline["treated"], ["pid", "cohort"]], horizons,
+    outcomes=[o for o in outcomes if o != "registered_unemployed"],
+    confidence_level=confidence_level,
+)
+verdict.describe()
 """),
     md("""
 ## Comparisons who take part later
@@ -376,17 +436,23 @@ pd.DataFrame(
 effects = effects_table(
     at_horizon,
     matched_estimators(confidence_level),
-    outcomes=OUTCOMES,
+    outcomes=outcomes,
     subgroups=subgroups,
     confidence_level=confidence_level,
     min_treated=min_treated_subgroup,
 )
+effects = decline(effects, verdict)
 headline(effects, horizon_months)
 """),
     code("""
-effects.query("subgroup == 'all' and outcome == 'employed'")[
-    ["horizon_months", "status", "estimate", "ci_low", "ci_high", "n_t", "n_c"]
+effects.query("subgroup == 'all' and outcome == @headline_outcome")[
+    ["horizon_months", "status", "estimate", "ci_low", "ci_high", "mde", "n_t", "n_c"]
 ]
+"""),
+    md("""
+The checks below test an estimate; a design that supports none (above) has nothing to test,
+and the stage writes only the effects table (every row *declined*), the participants'
+outcomes and the verdict.
 """),
     md("""
 ## How sure: placebo, E-values, Rosenbaum bounds
@@ -397,22 +463,23 @@ would have to be to explain the headline away; the critical Gamma says how much 
 one of two matched people would have to be to take part, for the same purpose.
 """),
     code("""
-placebo = effects_table(
-    {placebo_month: outcome_at(outcomes_path, matched, placebo_month)},
-    matched_estimators(confidence_level),
-    outcomes=OUTCOMES,
-    confidence_level=confidence_level,
-)
-placebo[["outcome", "horizon_months", "estimate", "ci_low", "ci_high", "p_value"]]
-"""),
-    code("""
-at_headline = at_horizon[horizon_months]
-robustness = robustness_table(
-    headline(effects, horizon_months),
-    at_headline.loc[at_headline["observed"]],
-    binary_outcomes=("employed", "registered_unemployed", "employed_matching"),
-)
-robustness[["outcome", "estimate", "e_value", "e_value_ci", "critical_gamma"]]
+checks = {}
+if verdict.estimable:
+    checks["placebo"] = effects_table(
+        {placebo_month: outcome_at(outcomes_path, matched, placebo_month)},
+        matched_estimators(confidence_level),
+        outcomes=outcomes,
+        confidence_level=confidence_level,
+    )
+    at_headline = at_horizon[horizon_months]
+    checks["robustness"] = robustness_table(
+        headline(effects, horizon_months),
+        at_headline.loc[at_headline["observed"]],
+        binary_outcomes=[o for o in outcomes if o != "earnings"],
+    )
+    print(checks["robustness"][["outcome", "estimate", "e_value", "e_value_ci",
+                                "critical_gamma"]])
+checks.get("placebo")
 """),
     md("""
 ## Alternative specifications
@@ -422,42 +489,46 @@ tighter caliper, 1:1 or 1:5 matching, without the labour-market history (which s
 history removes), and with regression adjustment on the matched sample.
 """),
     code("""
-handled = handle_missing(baseline, config.matching.covariates,
-                         rule=config.matching.missing_covariates)
-specifications = specification_table(
-    handled.data,
-    outcomes_path,
-    covariates=handled.covariates,
-    match_options=config.matching.model_dump(
-        include={"method", "distance", "ratio", "replace", "caliper"}),
-    horizon_months=horizon_months,
-    outcomes=("employed", "earnings"),
-    confidence_level=confidence_level,
-    censor_participants=participants if censor_later_participants else None,
-)
-specifications[["specification", "outcome", "estimate", "ci_low", "ci_high", "n_t", "n_c"]]
+if verdict.estimable:
+    handled = handle_missing(baseline, config.matching.covariates,
+                             rule=config.matching.missing_covariates)
+    checks["specifications"] = specification_table(
+        handled.data,
+        outcomes_path,
+        covariates=handled.covariates,
+        match_options=config.matching.model_dump(
+            include={"method", "distance", "ratio", "replace", "caliper"}),
+        horizon_months=horizon_months,
+        outcomes=tuple(dict.fromkeys((headline_outcome, "employed", "earnings"))),
+        confidence_level=confidence_level,
+        censor_participants=participants if censor_later_participants else None,
+    )
+checks.get("specifications")
 """),
     md("""
 ## Event study
 
-Employment of participants against their matched comparisons, month by month from
-`pre_months` before to `post_months` after start, relative to the month before start: person
-effects and cohort x calendar-month effects (a stacked design: a comparison's path around
-its pseudo-start is shaped by the eligibility rules too), standard errors clustered on
-matched sets, and a joint test that the months before start show no difference.
+Employment of participants against their matched comparisons, period by period (months, or
+years for an annual register) from `pre_months` before to `post_months` after start, relative
+to the period before start: person effects and cohort x calendar-period effects (a stacked
+design: a comparison's path around its pseudo-start is shaped by the eligibility rules too),
+standard errors clustered on matched sets, and a joint test that the periods before start show
+no difference.
 """),
     code("""
 window = (-config.design.pre_months, config.design.post_months)
-employment_panel = matched_panel(outcomes_path, matched, baseline, "employed", window)
-event = event_study(
-    employment_panel,
-    unit="unit", time="period", relative_time="rel_month", treated="treated",
-    outcome="employed", weights="weights", cluster="subclass", window=window,
-    confidence_level=confidence_level,
-)
-pre_trend = event.pre_trend_test()
-print(pre_trend)
-event.tidy().iloc[::6]
+if verdict.estimable:
+    employment_panel = matched_panel(outcomes_path, matched, baseline, "employed", window)
+    event = event_study(
+        employment_panel,
+        unit="unit", time="period", relative_time="rel_month", treated="treated",
+        outcome="employed", weights="weights", cluster="subclass", window=window,
+        confidence_level=confidence_level,
+    )
+    pre_trend = event.pre_trend_test()
+    checks["event_study"] = event.tidy().assign(outcome="employed")
+    print(pre_trend)
+checks.get("event_study")
 """),
     md("""
 ## Group-time effects (Callaway & Sant'Anna)
@@ -471,46 +542,52 @@ standard errors from influence functions. Units missing a month of their window 
 and counted.
 """),
     code("""
-group_time = stacked_group_time_att(
-    employment_panel, unit="unit", time="month", group="first_treated", stack="cohort_start",
-    outcome="employed", weights="weights", confidence_level=confidence_level,
-)
-by_time_since_start = group_time.aggregate("dynamic")
-group_time_pre_trend = group_time.pre_trend_test(by="event_time")
-print(f"mean effect over months since start >= 0: {by_time_since_start.overall_estimate:.3f} "
-      f"(SE {by_time_since_start.overall_std_error:.3f})")
-print(group_time_pre_trend)
-by_time_since_start.tidy().iloc[::6]
+if verdict.estimable:
+    group_time = stacked_group_time_att(
+        employment_panel, unit="unit", time="month", group="first_treated",
+        stack="cohort_start", outcome="employed", weights="weights",
+        confidence_level=confidence_level,
+    )
+    by_time_since_start = group_time.aggregate("dynamic")
+    group_time_pre_trend = group_time.pre_trend_test(by="event_time")
+    checks["group_time"] = group_time.tidy().assign(outcome="employed")
+    checks["group_time_dynamic"] = by_time_since_start.tidy().assign(outcome="employed")
+    print(f"mean effect over months since start >= 0: "
+          f"{by_time_since_start.overall_estimate:.3f} "
+          f"(SE {by_time_since_start.overall_std_error:.3f})")
+    print(group_time_pre_trend)
+checks.get("group_time_dynamic")
 """),
-    md("## Month-by-month paths around start"),
+    md("## Paths around start"),
     code("""
 paths = outcome_paths(outcomes_path, matched)
 paths.pivot(index="rel_month", columns="group", values="employed").iloc[::6]
 """),
     code("""
 stage.write_parquet(effects, "effects.parquet")
-stage.write_parquet(placebo, "placebo.parquet")
-stage.write_parquet(robustness, "robustness.parquet")
-stage.write_parquet(specifications, "specifications.parquet")
-stage.write_parquet(event.tidy().assign(outcome="employed"), "event_study.parquet")
-stage.write_parquet(group_time.tidy().assign(outcome="employed"), "group_time.parquet")
-stage.write_parquet(by_time_since_start.tidy().assign(outcome="employed"),
-                    "group_time_dynamic.parquet")
+stage.write_parquet(verdict.to_frame(), "design_verdict.parquet")
+stage.write_parquet(descriptive, "descriptive.parquet")
 stage.write_parquet(paths, "paths.parquet")
-stage.record_facts(
-    pre_trend_statistic=float(pre_trend.statistic),
-    pre_trend_df=int(pre_trend.df),
-    pre_trend_p_value=float(pre_trend.p_value),
-    group_time_overall=float(by_time_since_start.overall_estimate),
-    group_time_overall_std_error=float(by_time_since_start.overall_std_error),
-    group_time_pre_trend_p_value=float(group_time_pre_trend.p_value),
-)
+for name, table in checks.items():
+    stage.write_parquet(table, f"{name}.parquet")
+stage.record_facts(time_unit=config.time_unit, design_verdict=verdict.describe())
+if verdict.estimable:
+    stage.record_facts(
+        pre_trend_statistic=float(pre_trend.statistic),
+        pre_trend_df=int(pre_trend.df),
+        pre_trend_p_value=float(pre_trend.p_value),
+        group_time_overall=float(by_time_since_start.overall_estimate),
+        group_time_overall_std_error=float(by_time_since_start.overall_std_error),
+        group_time_pre_trend_p_value=float(group_time_pre_trend.p_value),
+    )
+    stage.record_rows(
+        group_time_cells=len(group_time.att_gt),
+        group_time_units=group_time.spec.n_units,
+        group_time_units_dropped_incomplete=group_time.spec.n_dropped_unbalanced,
+    )
 stage.record_rows(
     matched_rows=len(matched),
     effects_rows=len(effects),
-    group_time_cells=len(group_time.att_gt),
-    group_time_units=group_time.spec.n_units,
-    group_time_units_dropped_incomplete=group_time.spec.n_dropped_unbalanced,
     comparisons_joining_later=int(censored_from.notna().sum()),
     comparisons_censored_by_headline=int((censored_from <= horizon_months).sum())
     if censor_later_participants else 0,

@@ -137,22 +137,26 @@ def build_history(con: duckdb.DuckDBPyConnection) -> None:
     ``history`` has the columns of ``monthly`` (one row per person and month present; gaps stay
     gaps) and ``employed_matching``: employed in an occupation whose skill level is at least
     the one the person's education calls for. It is a view, so the monthly data is held only
-    once; calling this again changes nothing.
+    once; calling this again changes nothing. A register that records no occupation at all
+    (Finnish FOLK data) cannot tell a matching job: ``employed_matching`` is then missing in
+    every row, not 0 for the months without a job.
     """
+    skill = _skill_level_sql(con)
+    matching = (f"CAST(m.employed = 1 AND {skill} >= {REQUIRED_SKILL_SQL} AS INTEGER)"
+                if skill is not None else "CAST(NULL AS INTEGER)")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW history AS
         SELECT m.person_key, m.month_index, m.employed, m.earnings, m.registered_unemployed,
-               m.occupation,
-               CAST(m.employed = 1 AND {_skill_level_sql(con)} >= {REQUIRED_SKILL_SQL}
-                    AS INTEGER) AS employed_matching
+               m.occupation, {matching} AS employed_matching
         FROM monthly m JOIN persons p USING (person_key)
         """
     )
 
 
-def _skill_level_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """SQL for the skill level of ``m.occupation``, looked up by the code's position.
+def _skill_level_sql(con: duckdb.DuckDBPyConnection) -> str | None:
+    """SQL for the skill level of ``m.occupation``, looked up by the code's position (None
+    when the register holds no occupation code).
 
     ``occupation`` is an ENUM of the few hundred codes the register holds (see
     :func:`~pipeline.register.extract.open_register`). Deriving the level from the code's text
@@ -163,6 +167,8 @@ def _skill_level_sql(con: duckdb.DuckDBPyConnection) -> str:
         f"SELECT {SKILL_LEVEL_SQL} FROM "
         f"(SELECT unnest(enum_range(NULL::{OCCUPATION_TYPE})) AS occupation)"
     ).fetchall()]
+    if not levels:
+        return None
     listed = ", ".join(str(level) for level in levels)
     # enum_code is the 0-based position; a missing occupation gives NULL, as the CASE does.
     return f"CAST([{listed}] AS INTEGER[])[enum_code(m.occupation) + 1]"
