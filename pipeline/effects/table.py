@@ -12,6 +12,9 @@ Rules that keep the table honest:
   subset;
 * a subgroup with fewer treated people than ``min_treated`` gets ``status = "too_few"`` and no
   number rather than a wide, unstable one;
+* a design that cannot support an estimate at all (too few participants, or too few of them
+  with a comparable non-participant) has every row ``status = "declined"`` and no number
+  (:func:`pipeline.effects.verdict.decline`);
 * every estimate carries ``mde``, the smallest effect its sample would have detected with 80%
   power (:mod:`pipeline.effects.power`), so "no significant effect" can be read for what it is.
 """
@@ -27,7 +30,7 @@ from .att import att
 from .power import minimum_detectable_effect
 from .result import EffectEstimate
 
-STATUSES = ("estimated", "partial", "not_observable", "too_few")
+STATUSES = ("estimated", "partial", "not_observable", "too_few", "declined")
 COLUMNS = (
     "outcome", "horizon_months", "estimator", "subgroup", "subgroup_value", "status",
     "estimate", "std_error", "ci_low", "ci_high", "p_value", "n_t", "n_c", "mean_treated",

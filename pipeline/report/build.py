@@ -8,8 +8,6 @@ passes the disclosure rules, here and nowhere else.
 
 from __future__ import annotations
 
-import pandas as pd
-
 from pipeline.report.chapters import (
     appendix,
     comparison,
@@ -54,31 +52,24 @@ def build_report(evidence: Evidence, language: str, *, title: str,
     tr = translator(language)
     context = Context(evidence=evidence, tr=tr, rules=DisclosureRules(min_cell_count))
     date = date or today()
-    vintage = evidence.facts("panel").get("register_last_month")
-    vintage_text = effects.register_end(context)
     meta = [tr.t("report.study", study=evidence.config.study),
             tr.t("report.produced", date=tr.date(date))]
-    if vintage is not None:
-        meta.append(tr.t("report.data_vintage", month=vintage_text))
+    last = effects.register_last_period(context)
+    if last is not None:
+        meta.append(context.t("report.data_vintage", month=effects.register_end(context)))
     meta.append(tr.t("report.follow_up",
-                     before=context.duration(evidence.config.design.pre_months),
-                     after=context.duration(evidence.config.design.post_months)))
-    headline = summary.employment_headline(context)
+                     before=context.length(evidence.config.design.pre_months),
+                     after=context.length(evidence.config.design.post_months)))
     facts = {
         "study": evidence.config.study,
         "title": tr.t("report.title", programme=title),
         "language": language,
         "date": date,
-        "data_vintage": None if vintage is None else str(
-            pd.Period(year=int(vintage) // 12, month=int(vintage) % 12 + 1, freq="M")),
+        "data_vintage": None if last is None else (
+            str(last.year) if context.time.annual else str(last)),
         "file": "report.html",
-        "headline": None if headline is None else {
-            "outcome": "employed", "horizon_months": int(headline["horizon_months"]),
-            "estimate": float(headline["estimate"]), "ci_low": float(headline["ci_low"]),
-            "ci_high": float(headline["ci_high"]),
-            "mean_treated": float(headline["mean_treated"]),
-            "mean_control": float(headline["mean_control"]),
-        },
+        "headline": headline_facts(context),
+        "design": None if context.verdict is None else context.verdict.describe(),
         "missing": dict(sorted(evidence.missing.items())),
     }
     return Report(
@@ -91,3 +82,16 @@ def build_report(evidence: Evidence, language: str, *, title: str,
         back_to_toc=tr.t("toc.back"),
         facts=facts,
     )
+
+
+def headline_facts(context: Context) -> dict | None:
+    """The headline effect for ``report.json`` (None when there is none, e.g. declined)."""
+    row = summary.headline_row(context)
+    if row is None:
+        return None
+    return {
+        "outcome": str(row["outcome"]), "horizon_months": int(row["horizon_months"]),
+        "estimate": float(row["estimate"]), "ci_low": float(row["ci_low"]),
+        "ci_high": float(row["ci_high"]), "mean_treated": float(row["mean_treated"]),
+        "mean_control": float(row["mean_control"]),
+    }

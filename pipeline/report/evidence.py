@@ -4,6 +4,12 @@ The report never estimates anything: it reads finished outputs (Parquet tables a
 manifests). A study whose estimate stage could not produce every table (a horizon not yet
 observable, no survey respondents, a single cohort) still gets a report; each absent table is
 recorded in :attr:`Evidence.missing` so the report can say what is missing instead of failing.
+
+Two tables tell whether there is an effect to report at all: ``design_verdict`` (one row,
+:meth:`pipeline.effects.verdict.DesignVerdict.to_frame`) and ``descriptive`` (the
+participants' own outcomes, :func:`pipeline.effects.descriptive.descriptive_outcomes`).
+Outputs written before they existed lack both: the design then counts as estimable
+(:attr:`Evidence.design_verdict` is None) and there is no descriptive table.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import StudyConfig
+from pipeline.effects.verdict import DesignVerdict
 from pipeline.stage import StageRun, manifest_path
 
 STAGES = ("clean", "panel", "match", "estimate")
@@ -39,6 +46,8 @@ TABLES = {
     "specifications": "estimate",
     "event_study": "estimate",
     "group_time_dynamic": "estimate",
+    "design_verdict": "estimate",
+    "descriptive": "estimate",
 }
 
 
@@ -68,6 +77,15 @@ class Evidence:
         if name not in TABLES:
             raise KeyError(f"unknown report table {name!r}; known: {sorted(TABLES)}")
         return self.tables.get(name)
+
+    @property
+    def design_verdict(self) -> DesignVerdict | None:
+        """Whether the design supports an effect estimate; None when the estimate stage
+        wrote no verdict (older outputs), which counts as estimable."""
+        frame = self.tables.get("design_verdict")
+        if frame is None or frame.empty:
+            return None
+        return DesignVerdict.from_frame(frame)
 
     def rows(self, stage: str) -> dict:
         """The row counts a stage recorded (empty if the stage has no manifest)."""

@@ -26,6 +26,12 @@ Language
     formats: Swedish ticks read ``54 %`` and ``−0,5``. Texts that arrive in the data (survey
     item texts and answer labels, share-bar labels, covariate names) are drawn as given:
     the caller picks them in the report language.
+Time
+    The outputs count time in months relative to start. The charts over time (path, event
+    study) and the texts naming a horizon take ``time_unit``: ``"month"``, or ``"year"`` for
+    an annual register, which draws only the observation months (December, relative month
+    ``12 k - 1``) at year ``k`` on an axis in years and words every text in years
+    (:class:`~pipeline.report.timescale.TimeScale`).
 Looks
     Okabe–Ito colours (colour-blind safe), and participants and comparison group also differ
     by line style and marker, before/after by fill, so a greyscale print still reads. The
@@ -70,6 +76,7 @@ from PIL import Image
 
 from pipeline.report.disclosure import DisclosureRules, share_withheld
 from pipeline.report.i18n import Translator
+from pipeline.report.timescale import TimeScale
 
 __all__ = [
     "Figure",
@@ -229,6 +236,7 @@ class _EffectScale:
     tr: Translator
     outcome: str
     currency: str = "SEK"
+    time: TimeScale = TimeScale()
 
     @property
     def is_share(self) -> bool:
@@ -254,7 +262,11 @@ class _EffectScale:
         if self.is_share:
             return self.tr.t("figure.effect_pp")
         currency = self.tr.t(f"format.currency.{self.currency.lower()}")
-        return self.tr.t("figure.effect_money", currency=currency)
+        return self.tr.t(self.time.key("figure.effect_money"), currency=currency)
+
+    def about(self) -> str:
+        """The outcome inside a sentence ("the share employed", "annual earnings")."""
+        return self.tr.t(self.time.key(f"figure.about.{self.outcome}"))
 
 
 def _wrap(text: str, width: int, indent: str = "") -> str:
@@ -271,8 +283,16 @@ def _sentences(*parts: str | None) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _months(tr: Translator, n: int) -> str:
-    return tr.plural("unit.months", abs(int(n)))
+def _periods(tr: Translator, time: TimeScale, n: int) -> str:
+    """``n`` periods of the chart's axis (months or years), unsigned: "12 months"."""
+    return time.periods_text(tr, abs(int(n)))
+
+
+def _on_grid(frame: pd.DataFrame, column: str, time: TimeScale) -> pd.DataFrame:
+    """The rows at observation times, ``column`` turned from relative months into the
+    axis's periods (unchanged for months; years for an annual register)."""
+    kept = frame.loc[time.on_grid(frame[column].to_numpy())]
+    return kept.assign(**{column: time.periods(kept[column].to_numpy())})
 
 
 def _level(confidence_level: float) -> int:
@@ -334,14 +354,20 @@ def _start_line(ax, tr: Translator, *, x: float = 0.0) -> None:
                 fontsize=10.5, color=INK)
 
 
-def _month_axis(ax, tr: Translator, first: int, last: int) -> None:
-    """Months since start: ticks every 12 months (every 6 over short spans)."""
-    step = 12 if last - first > 30 else 6
+def _time_axis(ax, tr: Translator, first: int, last: int, time: TimeScale) -> None:
+    """Time since start: months with ticks every 12 (every 6 over short spans), or years
+    with a tick every year (every 2 over long spans)."""
+    if time.annual:
+        step, minor = (2, 1) if last - first > 12 else (1, None)
+    else:
+        step = 12 if last - first > 30 else 6
+        minor = step // 2
     ax.xaxis.set_major_locator(MultipleLocator(step))
-    ax.xaxis.set_minor_locator(MultipleLocator(step // 2))
+    if minor:
+        ax.xaxis.set_minor_locator(MultipleLocator(minor))
+        ax.grid(True, which="minor", axis="x", color=GRID, linewidth=0.5)
     ax.xaxis.set_major_formatter(_number_ticks(tr))
-    ax.grid(True, which="minor", axis="x", color=GRID, linewidth=0.5)
-    ax.set_xlabel(tr.t("figure.months_since_start"))
+    ax.set_xlabel(tr.t(time.key("figure.months_since_start")))
 
 
 # ---- 1. employment path --------------------------------------------------------------------
@@ -386,8 +412,9 @@ def _markers(months: np.ndarray, drawn: np.ndarray, every: int = 6) -> list[bool
 
 def employment_path(paths: pd.DataFrame, tr: Translator, rules: DisclosureRules, *,
                     outcome: str = "employed", horizon_months: int = 12,
-                    programme_months: int | None = None) -> Figure:
-    """Share with ``outcome`` by month since start, participants and comparison group.
+                    programme_months: int | None = None, time_unit: str = "month") -> Figure:
+    """Share with ``outcome`` by month (or year) since start, participants and comparison
+    group.
 
     Parameters
     ----------
@@ -402,18 +429,24 @@ def employment_path(paths: pd.DataFrame, tr: Translator, rules: DisclosureRules,
         One of the share outcomes (``employed``, ``registered_unemployed``,
         ``employed_matching``).
     horizon_months : int
-        The month whose shares the alt text quotes (besides the earliest month shown).
+        The month relative to start whose shares the alt text quotes (besides the earliest
+        one shown).
     programme_months : int, optional
         Length of the programme: months 0 to this are shaded as the programme period.
+    time_unit : {"month", "year"}
+        ``"year"`` for an annual register: only the observation months are drawn, at their
+        year.
 
     Returns
     -------
     Figure
     """
+    time = TimeScale(time_unit)
     if outcome not in SHARE_OUTCOMES:
         raise ValueError(f"employment_path draws shares: outcome must be one of "
                          f"{', '.join(SHARE_OUTCOMES)}, not {outcome!r}")
-    data = _drawable_path(paths, rules, outcome)
+    data = _drawable_path(_on_grid(paths, "rel_month", time), rules, outcome)
+    programme = programme_months / time.months_per_period() if programme_months else None
     styles = {
         "participants": dict(color=BLUE, linestyle="-", marker="o",
                              label=tr.t("figure.participants")),
@@ -423,16 +456,17 @@ def employment_path(paths: pd.DataFrame, tr: Translator, rules: DisclosureRules,
     with _style():
         fig = _new_figure(4.4)
         ax = fig.add_subplot()
-        if programme_months:
-            ax.axvspan(0, programme_months, color=LIGHT, linewidth=0, zorder=0,
+        if programme:
+            ax.axvspan(0, programme, color=LIGHT, linewidth=0, zorder=0,
                        label=tr.t("figure.programme_period"))
         _start_line(ax, tr)
         for group in GROUPS:
             part = data[data["group"] == group]
             months = part["rel_month"].to_numpy()
             ax.plot(months, part["value"].to_numpy(), markersize=6.5,
-                    markevery=_markers(months, part["drawn"].to_numpy()), **styles[group])
-        _month_axis(ax, tr, int(data["rel_month"].min()), int(data["rel_month"].max()))
+                    markevery=_markers(months, part["drawn"].to_numpy(),
+                                       every=1 if time.annual else 6), **styles[group])
+        _time_axis(ax, tr, int(data["rel_month"].min()), int(data["rel_month"].max()), time)
         ax.set_ylabel(tr.t(f"figure.share_of.{outcome}"))
         ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
         ax.yaxis.set_major_formatter(_percent_ticks(tr))
@@ -440,37 +474,41 @@ def employment_path(paths: pd.DataFrame, tr: Translator, rules: DisclosureRules,
         ax.set_ylim(0, min(1.0, max(0.1, top * 1.12)))
         ax.set_xlim(data["rel_month"].min() - 0.5, data["rel_month"].max() + 0.5)
         fig.legend(loc="outside upper center", ncol=3, handlelength=2.6)
-        caption, alt = _path_texts(data, tr, rules, outcome, horizon_months, programme_months)
+        caption, alt = _path_texts(data, tr, rules, outcome, time.period(horizon_months),
+                                   programme_months, time)
         return _finish(fig, alt, caption)
 
 
 def _path_texts(data: pd.DataFrame, tr: Translator, rules: DisclosureRules, outcome: str,
-                horizon: int, programme_months: int | None) -> tuple[str, str]:
+                horizon: int, programme_months: int | None,
+                time: TimeScale) -> tuple[str, str]:
+    """Caption and alt text of the path; ``data`` and ``horizon`` in the axis's periods."""
     shown = data[data["drawn"]]
     share = tr.t(f"figure.share_of.{outcome}")
     participants = data[data["group"] == "participants"].set_index("rel_month")["n"]
     fewer_later = bool(len(participants)) and participants.iloc[-1] < participants.max()
     caption = _sentences(
-        tr.t("figure.caption.employment_path", share=share),
+        tr.t(time.key("figure.caption.employment_path"), share=share),
         tr.t("figure.caption.programme_period") if programme_months else None,
-        tr.t("figure.caption.later_cohorts") if fewer_later else None,
-        tr.t("figure.withheld.months", minimum=_minimum(tr, rules))
+        tr.t(time.key("figure.caption.later_cohorts")) if fewer_later else None,
+        tr.t(time.key("figure.withheld.months"), minimum=_minimum(tr, rules))
         if data["withheld"].any() else None,
     )
     first, last = int(data["rel_month"].min()), int(data["rel_month"].max())
-    alt = [tr.t("figure.alt.path", share=tr.t(f"figure.about.{outcome}"),
-                before=_months(tr, min(first, 0)), after=_months(tr, max(last, 0)))]
+    alt = [tr.t(time.key("figure.alt.path"), share=tr.t(f"figure.about.{outcome}"),
+                before=_periods(tr, time, min(first, 0)),
+                after=_periods(tr, time, max(last, 0)))]
     values = shown.pivot(index="rel_month", columns="group", values="value")
     both = values.dropna().index if len(values.columns) == 2 else pd.Index([])
     before = [m for m in both if m < 0]
     for month, key in ((min(before, default=None), "figure.alt.path_before"),
                        (horizon, "figure.alt.path_at")):
         if month is not None and month in both:
-            alt.append(tr.t(key, duration=_months(tr, month),
+            alt.append(tr.t(key, duration=_periods(tr, time, month),
                             treated=tr.percent(values.loc[month, "participants"]),
                             control=tr.percent(values.loc[month, "comparison"])))
     if data["withheld"].any():
-        alt.append(tr.t("figure.withheld.months", minimum=_minimum(tr, rules)))
+        alt.append(tr.t(time.key("figure.withheld.months"), minimum=_minimum(tr, rules)))
     return caption, _sentences(*alt)
 
 
@@ -510,7 +548,7 @@ def _drawable_event(frame: pd.DataFrame, rules: DisclosureRules, *, time: str,
 def event_study_plot(event: pd.DataFrame, tr: Translator, rules: DisclosureRules,
                      group_time: pd.DataFrame | None = None, *, outcome: str = "employed",
                      horizon_months: int = 12, confidence_level: float = 0.95,
-                     currency: str = "SEK") -> Figure:
+                     currency: str = "SEK", time_unit: str = "month") -> Figure:
     """Effect by month since start with intervals: the stacked event study, and optionally the
     Callaway–Sant'Anna aggregation as a second series.
 
@@ -526,11 +564,14 @@ def event_study_plot(event: pd.DataFrame, tr: Translator, rules: DisclosureRules
     outcome : str
         Which outcome's rows to draw.
     horizon_months : int
-        The month whose estimate the alt text quotes.
+        The month relative to start whose estimate the alt text quotes.
     confidence_level : float
         The level of the intervals in the tables (they do not record it).
     currency : str
         Currency of earnings effects.
+    time_unit : {"month", "year"}
+        ``"year"`` for an annual register: the estimates at the observation months are drawn
+        at their year (the reference, month −1, is year 0).
 
     Returns
     -------
@@ -538,12 +579,13 @@ def event_study_plot(event: pd.DataFrame, tr: Translator, rules: DisclosureRules
     """
     _check_outcome(outcome)
     level = _level(confidence_level)
-    scale = _EffectScale(tr, outcome, currency)
-    series = [("event_study", _drawable_event(event, rules, time="relative_time",
-                                              outcome=outcome))]
+    time = TimeScale(time_unit)
+    scale = _EffectScale(tr, outcome, currency, time)
+    series = [("event_study", _on_grid(_drawable_event(event, rules, time="relative_time",
+                                                       outcome=outcome), "time", time))]
     if group_time is not None:
-        series.append(("group_time", _drawable_event(group_time, rules, time="event_time",
-                                                     outcome=outcome)))
+        series.append(("group_time", _on_grid(_drawable_event(
+            group_time, rules, time="event_time", outcome=outcome), "time", time)))
     styles = {
         "event_study": dict(color=BLUE, marker="o", markerfacecolor=BLUE),
         "group_time": dict(color=VERMILLION, marker="s", markerfacecolor="white"),
@@ -565,31 +607,35 @@ def event_study_plot(event: pd.DataFrame, tr: Translator, rules: DisclosureRules
                         elinewidth=1.1, capsize=0, markeredgewidth=1.2, zorder=3,
                         label=tr.t(f"figure.series.{name}"), **styles[name])
         times = pd.concat([data["time"] for _, data in series])
-        _month_axis(ax, tr, int(times.min()), int(times.max()))
+        _time_axis(ax, tr, int(times.min()), int(times.max()), time)
         ax.yaxis.set_major_locator(MaxNLocator(nbins=7, steps=[1, 2, 2.5, 5, 10]))
         ax.yaxis.set_major_formatter(scale.ticks())
         ax.set_ylabel(scale.axis_label())
-        fig.legend(loc="outside upper center", ncol=len(series), handlelength=1.5,
+        handles, labels = ax.get_legend_handles_labels()
+        # two long series names side by side would run past the image's edge
+        fig.legend(handles, [_wrap(label, 30) for label in labels],
+                   loc="outside upper center", ncol=len(series), handlelength=1.5,
                    title=tr.t("figure.estimate_interval", level=tr.number(level)),
                    title_fontsize=11)
         withheld = any(data["withheld"].any() for _, data in series)
         caption = _sentences(
-            tr.t("figure.caption.event_study", about=tr.t(f"figure.about.{outcome}"),
+            tr.t(time.key("figure.caption.event_study"), about=scale.about(),
                  level=tr.number(level)),
             tr.t("figure.withheld.points", minimum=_minimum(tr, rules)) if withheld else None,
         )
-        alt = _event_alt(series, tr, scale, outcome, horizon_months, level)
+        alt = _event_alt(series, tr, scale, time.period(horizon_months), level)
         return _finish(fig, alt, caption)
 
 
-def _event_alt(series, tr: Translator, scale: _EffectScale, outcome: str, horizon: int,
-               level: int) -> str:
+def _event_alt(series, tr: Translator, scale: _EffectScale, horizon: int, level: int) -> str:
+    """Alt text of the event study; ``series`` times and ``horizon`` in the axis's periods."""
+    time = scale.time
     main = series[0][1]
     first, last = int(main["time"].min()), int(main["time"].max())
-    parts = [tr.t("figure.alt.event_study", about=tr.t(f"figure.about.{outcome}"),
-                  before=_months(tr, min(first, 0)), after=_months(tr, max(last, 0)),
-                  level=tr.number(level))]
-    before = main[main["drawn"] & (main["time"] < -1)]
+    parts = [tr.t(time.key("figure.alt.event_study"), about=scale.about(),
+                  before=_periods(tr, time, min(first, 0)),
+                  after=_periods(tr, time, max(last, 0)), level=tr.number(level))]
+    before = main[main["drawn"] & (main["time"] < time.period(-1))]
     if len(before):
         parts.append(tr.t("figure.alt.event_before", low=scale.text(before["estimate"].min()),
                           high=scale.text(before["estimate"].max())))
@@ -598,7 +644,7 @@ def _event_alt(series, tr: Translator, scale: _EffectScale, outcome: str, horizo
         if len(at):
             row = at.iloc[0]
             parts.append(tr.t("figure.alt.event_at", series=tr.t(f"figure.series.{name}"),
-                              duration=_months(tr, horizon),
+                              duration=_periods(tr, time, horizon),
                               estimate=scale.text(row["estimate"]), level=tr.number(level),
                               interval=scale.interval(row["ci_low"], row["ci_high"])))
     return _sentences(*parts)
@@ -722,7 +768,7 @@ def forest_plot(effects: pd.DataFrame, tr: Translator, rules: DisclosureRules, *
                 outcome: str = "employed", horizon_months: int = 12,
                 estimator: str = "matched_difference", subgroups: Sequence[str] | None = None,
                 value_labels: Mapping[str, Mapping[str, str]] | None = None,
-                currency: str = "SEK") -> Figure:
+                currency: str = "SEK", time_unit: str = "month") -> Figure:
     """Effects for all participants and by subgroup, with intervals (a forest plot).
 
     Parameters
@@ -742,15 +788,18 @@ def forest_plot(effects: pd.DataFrame, tr: Translator, rules: DisclosureRules, *
         codes, say); others are named from ``subgroup.*`` keys or shown as they are.
     currency : str
         Currency of earnings effects.
+    time_unit : {"month", "year"}
+        How the horizon is worded ("12 months", "1 year").
 
     Returns
     -------
     Figure
     """
     _check_outcome(outcome)
+    time = TimeScale(time_unit)
     rows = _forest_rows(effects, tr, rules, outcome=outcome, horizon_months=horizon_months,
                         estimator=estimator, subgroups=subgroups, value_labels=value_labels)
-    scale = _EffectScale(tr, outcome, currency)
+    scale = _EffectScale(tr, outcome, currency, time)
     levels = []
     if "confidence_level" in effects.columns:
         levels = effects.loc[(effects["outcome"] == outcome)
@@ -813,7 +862,7 @@ def forest_plot(effects: pd.DataFrame, tr: Translator, rules: DisclosureRules, *
                                   label=tr.t("figure.overall_line")))
         fig.legend(handles=[_wrapped(h, 34) for h in handles], loc="outside upper center",
                    ncol=min(2, len(handles)), handlelength=2.2)
-        caption, alt = _forest_texts(rows, tr, rules, scale, outcome, horizon_months, level)
+        caption, alt = _forest_texts(rows, tr, rules, scale, horizon_months, level)
         return _finish(fig, alt, caption)
 
 
@@ -823,9 +872,8 @@ def _wrapped(handle: Line2D, width: int) -> Line2D:
 
 
 def _forest_texts(rows: pd.DataFrame, tr: Translator, rules: DisclosureRules,
-                  scale: _EffectScale, outcome: str, horizon: int,
-                  level: int) -> tuple[str, str]:
-    about, duration = tr.t(f"figure.about.{outcome}"), _months(tr, horizon)
+                  scale: _EffectScale, horizon: int, level: int) -> tuple[str, str]:
+    about, duration = scale.about(), scale.time.duration(tr, horizon)
     caption = _sentences(
         tr.t("figure.caption.forest", about=about, duration=duration, level=tr.number(level)),
         tr.t("figure.withheld.groups", minimum=_minimum(tr, rules))

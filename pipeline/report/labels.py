@@ -12,8 +12,17 @@ from collections.abc import Iterable, Mapping
 
 from pipeline.report.i18n import Translator
 
-# Swedish municipality codes (SCB's kommunkod) of the programmes' cities.
-MUNICIPALITIES = {"0180": "Stockholm", "0380": "Uppsala", "1280": "Malmö", "1480": "Göteborg"}
+# Municipality codes of the programmes' cities as the register stage holds them (four digits):
+# SCB's kommunkod, and the Danish KOM and Finnish kunta codes padded by their adapters. The
+# codes of different countries overlap (0461 is Gnesta in Sweden, Odense in Denmark).
+MUNICIPALITIES = {
+    "se": {"0180": "Stockholm", "0380": "Uppsala", "1280": "Malmö", "1480": "Göteborg",
+           "0580": "Linköping", "1880": "Örebro", "2480": "Umeå"},
+    "dk": {"0101": "København", "0147": "Frederiksberg", "0751": "Aarhus", "0461": "Odense",
+           "0851": "Aalborg", "0157": "Gentofte", "0159": "Gladsaxe"},
+    "fi": {"0091": "Helsinki", "0049": "Espoo", "0837": "Tampere", "0853": "Turku",
+           "0564": "Oulu", "0905": "Vaasa", "0598": "Pietarsaari", "0599": "Pedersöre"},
+}
 # Region-of-birth values of the register extracts -> catalogue key under subgroup.region_of_birth.
 REGIONS = {
     "Sweden": "sweden", "Nordic countries": "nordic", "EU": "eu", "Europe other": "europe_non_eu",
@@ -25,11 +34,12 @@ CATEGORICAL = ("region_of_birth", "education_level", "education_field", "municip
                "cohort")
 
 
-def value_label(tr: Translator, covariate: str, value: object) -> str:
-    """One value of a categorical characteristic as a name (the code itself if unknown)."""
+def value_label(tr: Translator, covariate: str, value: object, country: str = "se") -> str:
+    """One value of a categorical characteristic as a name (the code itself if unknown);
+    ``country`` is the register's (``data.identity_country``)."""
     value = str(value)
     if covariate == "municipality":
-        return MUNICIPALITIES.get(value, value)
+        return MUNICIPALITIES.get(country, {}).get(value, value)
     if covariate == "region_of_birth" and value in REGIONS:
         return tr.t(f"subgroup.region_of_birth.{REGIONS[value]}")
     if covariate == "education_level":
@@ -44,7 +54,8 @@ def value_label(tr: Translator, covariate: str, value: object) -> str:
 
 
 def subgroup_labels(tr: Translator, values: Mapping[str, Iterable[object]],
-                    cohorts_in_order: Iterable[str] = ()) -> dict[str, dict[str, str]]:
+                    cohorts_in_order: Iterable[str] = (),
+                    country: str = "se") -> dict[str, dict[str, str]]:
     """Labels (in display order) for the forest plot's subgroup values."""
     labels = {}
     for covariate, found in values.items():
@@ -54,16 +65,20 @@ def subgroup_labels(tr: Translator, values: Mapping[str, Iterable[object]],
         if covariate == "cohort":
             order = [str(c) for c in cohorts_in_order]
             found = [c for c in order if c in found] + [c for c in found if c not in order]
-        labels[covariate] = {v: value_label(tr, covariate, v) for v in found}
+        labels[covariate] = {v: value_label(tr, covariate, v, country) for v in found}
     return labels
 
 
-def covariate_labels(tr: Translator, variables: Iterable[str]) -> dict[str, str]:
+def covariate_labels(tr: Translator, variables: Iterable[str], country: str = "se",
+                     annual: bool = False) -> dict[str, str]:
     """Names for balance-table terms: ``age`` -> "Age", ``region_of_birth_Asia`` ->
-    "Region of birth: Asia"."""
+    "Region of birth: Asia". With an ``annual`` register the history covariates count
+    year-ends, not months, and are named so (``<key>_annual``)."""
     labels = {}
     for variable in variables:
         key = f"figure.covariate.{variable}"
+        if annual and f"{key}_annual" in tr.keys:
+            key = f"{key}_annual"
         if key in tr.keys:
             labels[variable] = tr.t(key)
             continue
@@ -72,6 +87,6 @@ def covariate_labels(tr: Translator, variables: Iterable[str]) -> dict[str, str]
                 value = variable[len(covariate) + 1:]
                 labels[variable] = tr.t("figure.covariate.category",
                                         covariate=tr.t(f"figure.covariate.{covariate}"),
-                                        value=value_label(tr, covariate, value))
+                                        value=value_label(tr, covariate, value, country))
                 break
     return labels

@@ -11,16 +11,15 @@ from pipeline.report.disclosure import protect_counts
 from pipeline.report.document import Section, definition_list, note, paragraph, raw, table
 
 DEFINITIONS = ("att", "comparison_group", "matched_set", "eligible", "cohort", "horizon",
-               "confidence_interval", "percentage_point", "smd", "propensity_score")
+               "confidence_interval", "percentage_point", "mde", "smd", "propensity_score")
 STAGES = ("clean", "panel", "match", "estimate")
 
 
 def definitions(context: Context) -> Section:
     tr = context.tr
-    pairs = [(tr.t(f"appendix.definitions.{name}.term", level=context.level)
-              if name == "confidence_interval" else tr.t(f"appendix.definitions.{name}.term"),
-              tr.t(f"appendix.definitions.{name}.text", level=context.level)
-              if name == "confidence_interval" else tr.t(f"appendix.definitions.{name}.text"))
+    values = {"confidence_interval": {"level": context.level}}
+    pairs = [(context.t(f"appendix.definitions.{name}.term", **values.get(name, {})),
+              context.t(f"appendix.definitions.{name}.text", **values.get(name, {})))
              for name in DEFINITIONS]
     return Section("definitions", tr.t("appendix.definitions.heading"),
                    (definition_list(pairs),))

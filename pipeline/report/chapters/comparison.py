@@ -51,7 +51,8 @@ def balance_sentences(context: Context) -> list:
         after=tr.number(covariates["smd_after"].abs().max(), 2),
     ))]
     apart = covariates.index[covariates["smd_after"].abs() > SMD_THRESHOLD].tolist()
-    names = labels.covariate_labels(tr, apart)
+    names = labels.covariate_labels(tr, apart, context.config.data.identity_country,
+                                    context.time.annual)
     apart = [names.get(term, term) for term in apart]
     threshold = tr.number(SMD_THRESHOLD, 1)
     if apart:
@@ -62,22 +63,39 @@ def balance_sentences(context: Context) -> list:
     return blocks
 
 
+def unmatched_sentence(context: Context) -> str | None:
+    """How many participants had no comparable non-participant (None if all had one).
+
+    The count is not given when it is small, nor when the matched participants are few: the
+    summary gives the participants in the analysis, and the difference would tell."""
+    tr, rules = context.tr, context.rules
+    match = context.evidence.rows("match")
+    unmatched = int(match.get("treated_unmatched") or 0)
+    if not unmatched:
+        return None
+    minimum = tr.count(rules.min_cell_count)
+    if rules.is_small(unmatched):
+        return tr.t("comparison.unmatched_few", minimum=minimum)
+    if rules.is_small(int(match.get("treated_matched") or 0)):
+        return tr.t("comparison.unmatched_most", minimum=minimum)
+    return tr.plural("comparison.unmatched", unmatched)
+
+
 def build(context: Context) -> Section:
     tr, evidence = context.tr, context.evidence
     blocks = [paragraph(tr.t("comparison.intro")), *matched_counts(context)]
-    unmatched = evidence.rows("match").get("treated_unmatched")
+    unmatched = unmatched_sentence(context)
     if unmatched:
-        blocks.append(paragraph(tr.plural("comparison.unmatched", int(unmatched))
-                                if not context.rules.is_small(int(unmatched))
-                                else tr.t("comparison.unmatched_few",
-                                          minimum=tr.count(context.rules.min_cell_count))))
+        blocks.append(paragraph(unmatched))
     blocks += balance_sentences(context)
     balance = evidence.table("balance")
     if balance is not None:
         blocks += [paragraph(tr.t("comparison.balance_figure")),
                    raw(figures.love_plot(balance, tr, threshold=SMD_THRESHOLD,
                                          labels=labels.covariate_labels(
-                                             tr, balance["variable"].astype(str)))
+                                             tr, balance["variable"].astype(str),
+                                             context.config.data.identity_country,
+                                             context.time.annual))
                        .to_html())]
     histogram = evidence.table("score_histogram")
     if histogram is not None:
@@ -85,6 +103,3 @@ def build(context: Context) -> Section:
                    raw(figures.overlap_plot(histogram, tr, context.rules).to_html())]
     blocks.append(note(tr.t("comparison.unobserved")))
     return Section("comparison", tr.t("comparison.heading"), tuple(blocks))
-
-
-

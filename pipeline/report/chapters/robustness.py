@@ -9,36 +9,42 @@ from pipeline.report.context import Context
 from pipeline.report.document import Section, definition_list, paragraph, raw, table
 
 
+def headline_rows(context: Context, name: str) -> pd.DataFrame | None:
+    """The rows of a robustness table (``placebo``, ``specifications``, ``robustness``) for
+    the headline outcome; None when the table is missing or has none."""
+    frame = context.evidence.table(name)
+    if frame is None:
+        return None
+    rows = frame.loc[frame["outcome"] == context.headline_outcome]
+    return None if rows.empty else rows
+
+
 def placebo_sentence(context: Context) -> str | None:
-    """The placebo 'effect' on employment before start, with its interval."""
-    placebo = context.evidence.table("placebo")
-    if placebo is None:
+    """The placebo 'effect' on the headline outcome before start, with its interval."""
+    rows = headline_rows(context, "placebo")
+    if rows is None or pd.isna(rows.iloc[0]["estimate"]):
         return None
-    rows = placebo.loc[placebo["outcome"] == "employed"]
-    if rows.empty or pd.isna(rows.iloc[0]["estimate"]):
-        return None
-    row = rows.iloc[0]
+    row, outcome = rows.iloc[0], context.headline_outcome
     if not context.publishable_row(row):
         return context.tr.t("status.suppressed",
                             minimum=context.tr.count(context.rules.min_cell_count))
     return context.tr.t(
         "robustness.placebo.result",
-        duration=context.duration(-int(row["horizon_months"])),
-        effect=context.effect_text("employed", row["estimate"]),
+        duration=context.duration(int(row["horizon_months"])),
+        about=context.about(outcome),
+        effect=context.effect_text(outcome, row["estimate"]),
         level=context.level,
-        interval=context.interval_text("employed", row["ci_low"], row["ci_high"]),
+        interval=context.interval_text(outcome, row["ci_low"], row["ci_high"]),
     )
 
 
 def specifications_table(context: Context) -> list:
-    """The headline employment effect under each alternative specification."""
+    """The headline effect under each alternative specification."""
     tr = context.tr
-    specs = context.evidence.table("specifications")
-    if specs is None:
+    rows = headline_rows(context, "specifications")
+    if rows is None:
         return []
-    rows = specs.loc[specs["outcome"] == "employed"].copy()
-    if rows.empty:
-        return []
+    rows = rows.copy()
     rows[["mean_treated", "mean_control"]] = float("nan")  # levels are not in this table
     lines = []
     for _, row in rows.iterrows():
@@ -57,6 +63,7 @@ def specifications_table(context: Context) -> list:
         })
     frame = pd.DataFrame(lines)
     return [raw(table(frame, tr.t("robustness.specifications.caption",
+                                  about=context.about(context.headline_outcome),
                                   duration=context.duration(context.horizon)),
                       numeric=list(frame.columns[1:])))]
 
@@ -80,14 +87,11 @@ SPECIFICATION_KEYS = {
 def sensitivity(context: Context) -> list:
     """Rosenbaum's critical Gamma and the E-value of the headline, explained."""
     tr = context.tr
-    robustness = context.evidence.table("robustness")
     pairs = [(tr.t("robustness.rosenbaum.name"), tr.t("robustness.rosenbaum.explanation")),
              (tr.t("robustness.evalue.name"), tr.t("robustness.evalue.explanation"))]
     blocks = [definition_list(pairs)]
-    if robustness is None:
-        return blocks
-    rows = robustness.loc[robustness["outcome"] == "employed"]
-    if rows.empty:
+    rows = headline_rows(context, "robustness")
+    if rows is None:
         return blocks
     row = rows.iloc[0]
     if not pd.isna(row["critical_gamma"]):
@@ -101,11 +105,14 @@ def sensitivity(context: Context) -> list:
 
 def build(context: Context) -> Section:
     tr = context.tr
+    if context.declined:
+        return Section("robustness", tr.t("robustness.heading"),
+                       (paragraph(tr.t("declined.robustness")),))
     placebo = placebo_sentence(context)
     subsections = [
         Section("placebo", tr.t("robustness.placebo.name"), tuple(
             [paragraph(tr.t("robustness.placebo.explanation",
-                            duration=context.duration(-context.config.estimation.placebo_month)))]
+                            duration=context.duration(context.config.placebo_rel_month)))]
             + ([paragraph(placebo)] if placebo else [])
         )),
         Section("specifications", tr.t("robustness.specifications.name"), (

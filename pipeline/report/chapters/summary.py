@@ -1,20 +1,30 @@
-"""One page in plain language: who took part, the headline effect, how sure we are."""
+"""One page in plain language: who took part, the headline effect, how sure we are.
+
+The headline is the effect on the study's headline outcome (``estimation.headline_outcome``,
+the share employed by default) at the headline horizon. When the design cannot support an
+estimate, the summary says so and why, and shows the participants' own outcomes instead,
+never an effect.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from pipeline.report import declined
 from pipeline.report.context import Context
 from pipeline.report.disclosure import protect_shares
 from pipeline.report.document import Section, paragraph
 
+# The headline sentence for each possible headline outcome.
+HEADLINE_KEYS = {"employed": "summary.headline", "employed_matching": "summary.headline_matching"}
+
 
 def headline_sentence(context: Context, row: pd.Series) -> str:
     """"12 months after start, 54% of participants were employed, against 46% … +8 pp, 95%
-    interval 4 to 12." for the employment row of the headline."""
+    interval 4 to 12." for the headline row."""
     tr = context.tr
     return tr.t(
-        "summary.headline",
+        HEADLINE_KEYS[row["outcome"]],
         duration=context.duration(int(row["horizon_months"])),
         # one decimal: rounded to whole percent, 49.5% - 45.9% would read as 49 - 46 = +4
         treated=tr.percent(row["mean_treated"], 1),
@@ -28,19 +38,42 @@ def headline_sentence(context: Context, row: pd.Series) -> str:
 
 def certainty_sentence(context: Context, row: pd.Series) -> str:
     """How sure: the interval above zero, below zero, or spanning it."""
-    key = ("certainty.positive" if row["ci_low"] > 0
-           else "certainty.negative" if row["ci_high"] < 0 else "certainty.inconclusive")
-    return context.tr.t(key, level=context.level)
+    return context.tr.t(certainty_key(row), level=context.level)
 
 
-def employment_headline(context: Context) -> pd.Series | None:
-    """The headline employment row, if it was estimated and may be shown."""
-    if "employed" not in context.headline.index:
+def certainty_key(row: pd.Series) -> str:
+    """``certainty.positive``, ``.negative`` or ``.inconclusive`` for an effects row."""
+    if row["ci_low"] > 0:
+        return "certainty.positive"
+    return "certainty.negative" if row["ci_high"] < 0 else "certainty.inconclusive"
+
+
+def headline_row(context: Context) -> pd.Series | None:
+    """The headline outcome's row at the headline horizon, if it was estimated and may be
+    shown; never a declined row."""
+    outcome = context.headline_outcome
+    if context.declined or outcome not in context.headline.index:
         return None
-    row = context.headline.loc["employed"]
-    if pd.isna(row["estimate"]) or not context.publishable_row(row):
+    row = context.headline.loc[outcome]
+    if row["status"] == "declined" or pd.isna(row["estimate"]):
         return None
-    return row
+    return row if context.publishable_row(row) else None
+
+
+def detectable_sentence(context: Context, row: pd.Series) -> str | None:
+    """"With 1,461 participants, only an effect larger than ±3.9 percentage points could have
+    been detected." (80% power at the interval's level), with the participants of ``row``
+    (its ``n_t``); None without a minimum detectable effect or for a row that may not be
+    shown."""
+    tr = context.tr
+    mde = row.get("mde", float("nan"))
+    if pd.isna(mde) or pd.isna(row["estimate"]) or not context.publishable_row(row):
+        return None
+    sentence = tr.plural("effects.small_n", int(row["n_t"]),
+                         mde=context.detectable_text(row["outcome"], mde))
+    detail = tr.t("effects.small_n_detail", power="80",
+                  significance=tr.number(100 * (1 - context.config.estimation.confidence_level)))
+    return f"{sentence} {detail}"
 
 
 def survey_sentence(context: Context) -> str | None:
@@ -67,7 +100,8 @@ def survey_sentence(context: Context) -> str | None:
                                      tr.number(100 * row["ci_high"])))
 
 
-def build(context: Context) -> Section:
+def who_took_part(context: Context) -> list:
+    """Participants in the roster, in the analysis, and the comparison group."""
     tr = context.tr
     blocks = []
     roster = context.evidence.table("participants")
@@ -81,12 +115,29 @@ def build(context: Context) -> Section:
         blocks.append(paragraph(tr.t("summary.matched",
                                      controls=context.count(match["controls_matched"]),
                                      treated=context.count(match["treated_matched"]))))
-    row = employment_headline(context)
+    return blocks
+
+
+def the_headline(context: Context) -> list:
+    """The headline effect and how sure it is; the reason and the participants' outcomes
+    when the study declines; a pointer to the effects chapter when there is no number."""
+    tr = context.tr
+    if context.declined:
+        return declined.summary_blocks(context)
+    row = headline_row(context)
     if row is None:
-        blocks.append(paragraph(tr.t("summary.no_estimate"), "headline"))
-    else:
-        blocks.append(paragraph(headline_sentence(context, row), "headline"))
-        blocks.append(paragraph(certainty_sentence(context, row)))
+        return [paragraph(tr.t("summary.no_estimate"), "headline")]
+    blocks = [paragraph(headline_sentence(context, row), "headline"),
+              paragraph(certainty_sentence(context, row))]
+    detectable = detectable_sentence(context, row)
+    if detectable and certainty_key(row) == "certainty.inconclusive":
+        blocks.append(paragraph(detectable))
+    return blocks
+
+
+def build(context: Context) -> Section:
+    tr = context.tr
+    blocks = [*who_took_part(context), *the_headline(context)]
     survey = survey_sentence(context)
     if survey:
         blocks.append(paragraph(survey))
