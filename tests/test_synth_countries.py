@@ -56,7 +56,8 @@ def test_a_quarter_of_hetus_use_the_2023_century_signs():
 @pytest.mark.parametrize("country", ["se", "dk", "fi"])
 def test_typed_numbers_normalise_back_and_mistyped_ones_fail(country):
     rng = np.random.default_rng(11)
-    number = {"se": make_personnummer(dt.date(1985, 7, 13), 987), "dk": make_cpr(dt.date(1985, 7, 13), 987),
+    number = {"se": make_personnummer(dt.date(1985, 7, 13), 987),
+              "dk": make_cpr(dt.date(1985, 7, 13), 987),
               "fi": make_hetu(dt.date(2001, 7, 13), 987 % 898, "C")}[country]
     assert check_identity(number, country).normalised == number
     for _ in range(50):
