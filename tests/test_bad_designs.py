@@ -37,14 +37,16 @@ def panel_done(small_world, tmp_path_factory):
     return root, settings
 
 
-def study_copy(panel_done, tmp_path, *, min_treated: int, drop_pool_of_first_cohort: bool):
+def study_copy(panel_done, tmp_path, *, min_treated: int, drop_pool_of_first_cohort: bool,
+               estimation: dict | None = None, matching: dict | None = None):
     """A copy of the finished panel stage with its own settings and, optionally, the first
     cohort's comparison pool removed (as if nobody else had been eligible at its start)."""
     root, settings = panel_done
     settings = json.loads(json.dumps(settings))
     settings["output_root"] = str(tmp_path / "out")
     settings["estimation"] = {**settings.get("estimation", {}),
-                              "min_treated_subgroup": min_treated}
+                              "min_treated_subgroup": min_treated, **(estimation or {})}
+    settings["matching"] = {**settings["matching"], **(matching or {})}
     shutil.copytree(root / "out", tmp_path / "out")
     path = write_config(tmp_path, settings)
     config = load_config(path)
@@ -82,3 +84,28 @@ def test_fewer_participants_than_the_minimum_give_no_estimate_but_run(panel_done
     observable = effects["status"] != "not_observable"
     assert set(effects.loc[observable, "status"]) == {"too_few"}
     assert effects["estimate"].isna().all()
+
+
+@pytest.mark.parametrize("change, reason, says", [
+    ({"estimation": {"min_participants": 100_000}}, "too_few_participants",
+     "fewer than the 100,000 the design needs"),
+    ({"matching": {"caliper": 0.0001}}, "no_overlap", "comparable non-participant"),
+])
+def test_a_design_that_cannot_support_an_estimate_is_declined_in_words(
+        panel_done, tmp_path, change, reason, says):
+    path, config, _ = study_copy(panel_done, tmp_path, min_treated=10,
+                                 drop_pool_of_first_cohort=False, **change)
+    for stage in ("match", "estimate", "report"):
+        run_stage(stage, str(path))
+    verdict = pd.read_parquet(config.processed_dir / "design_verdict.parquet").iloc[0]
+    assert not verdict["estimable"] and verdict["reason"] == reason
+    effects = pd.read_parquet(config.processed_dir / "effects.parquet")
+    assert set(effects["status"]) <= {"declined", "not_observable"}
+    assert effects["estimate"].isna().all()
+    # nothing that tests an estimate is written when there is none
+    for name in ("placebo", "robustness", "specifications", "event_study", "group_time"):
+        assert not (config.processed_dir / f"{name}.parquet").exists(), name
+    descriptive = pd.read_parquet(config.processed_dir / "descriptive.parquet")
+    assert descriptive["n_observed"].gt(0).any()
+    html = (config.report_dir / "report.html").read_text(encoding="utf-8")
+    assert says in html.replace("\u202f", " ").replace("&nbsp;", " ").replace("\xa0", " ")

@@ -77,10 +77,17 @@ def labour_market(context: Context, roster: pd.DataFrame, baseline: pd.DataFrame
     """Status at entry by long-term unemployment: both ESF+ rows as margins of one table."""
     tr = context.tr
     table_ = counts.labour_market_counts(roster, baseline)
-    protected = protect_frequency_table(table_, "n", ["labour_market_status", "long_term"],
-                                        context.rules)
     rows = {c: tr.t(f"esf.labour_market_status.{c}")
             for c in table_["labour_market_status"].astype(str).unique()}
+    if context.time.annual:  # one status a year: long-term unemployment cannot be told
+        status = table_.groupby("labour_market_status", observed=True, as_index=False)["n"].sum()
+        protected = protect_frequency_table(status, "n", "labour_market_status", context.rules)
+        return [raw(_shown(context, protected, tr.t("esf.labour_market_status.name"), rows,
+                           {"n": tr.t("participants.table.participants")},
+                           tr.t("esf.labour_market_status.name"))),
+                note(tr.t("esf.approximation_annual"))]
+    protected = protect_frequency_table(table_, "n", ["labour_market_status", "long_term"],
+                                        context.rules)
     columns = {"long_term_unemployed": tr.t("esf.labour_market_status.long_term_unemployed"),
                "other": tr.t("esf.labour_market_status.other")}
     return [raw(_shown(context, protected, tr.t("esf.labour_market_status.name"), rows,

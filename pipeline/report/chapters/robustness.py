@@ -95,11 +95,15 @@ def sensitivity(context: Context) -> list:
         return blocks
     row = rows.iloc[0]
     if not pd.isna(row["critical_gamma"]):
-        blocks.append(paragraph(tr.t("robustness.rosenbaum.result",
-                                     gamma=tr.number(row["critical_gamma"], 2))))
+        # Gamma = 1: no significant positive effect even without hidden bias, nothing to test
+        blocks.append(paragraph(
+            tr.t("robustness.rosenbaum.result", gamma=tr.number(row["critical_gamma"], 2))
+            if row["critical_gamma"] > 1 else tr.t("robustness.rosenbaum.no_positive_conclusion")))
     if not pd.isna(row["e_value"]):
         blocks.append(paragraph(tr.t("robustness.evalue.result",
                                      evalue=tr.number(row["e_value"], 2))))
+        if not pd.isna(row.get("e_value_ci")) and row["e_value_ci"] <= 1:
+            blocks.append(paragraph(tr.t("robustness.evalue.interval_includes_null")))
     return blocks
 
 

@@ -23,6 +23,9 @@ from pipeline.surveys.results import intake_vs_end, likert_distribution
 # non-response weights are modelled.
 NONRESPONSE_COVARIATES = ("age", "female", "years_since_immigration", "employed_m12",
                           "months_employed_12", "months_unemployed_12")
+# An annual register has no row 12 months before start (January): employed_m12 is left out,
+# and the 12-month windows hold the status at the end of the year before start.
+ANNUAL_LEFT_OUT = ("employed_m12",)
 
 
 def _question(context: Context, codebook: Codebook, item: str) -> str:
@@ -124,7 +127,9 @@ def nonresponse_section(context: Context, codebook: Codebook, responses: pd.Data
     if baseline is None or indicator["responded"].sum() == 0:
         return Section("nonresponse", tr.t("nonresponse.heading"), tuple(blocks))
     blocks.append(paragraph(tr.t("nonresponse.comparison")))
-    covariates = [c for c in NONRESPONSE_COVARIATES if c in baseline.columns]
+    left_out = ANNUAL_LEFT_OUT if context.time.annual else ()
+    covariates = [c for c in NONRESPONSE_COVARIATES
+                  if c in baseline.columns and c not in left_out]
     comparison = nonresponse.compare_respondents(indicator, baseline, covariates,
                                                  waves=waves)
     blocks.append(raw(comparison_table(context, comparison, waves[-1])))
@@ -154,6 +159,14 @@ def _group_mean(context: Context, value: float, *, small: bool, binary: bool) ->
     return tr.percent(value) if binary else tr.number(value, 1)
 
 
+def _variable_name(context: Context, covariate: str) -> str:
+    """A register characteristic's name; an annual register's windows hold year-ends."""
+    key = f"nonresponse.variables.{covariate}"
+    if context.time.annual and f"{key}_annual" in context.tr.keys:
+        key = f"{key}_annual"
+    return context.tr.t(key)
+
+
 def comparison_table(context: Context, comparison: pd.DataFrame, wave: str) -> str:
     """Means of respondents and non-respondents (groups of at least the minimum) and SMD."""
     tr = context.tr
@@ -164,8 +177,7 @@ def comparison_table(context: Context, comparison: pd.DataFrame, wave: str) -> s
                  or context.rules.is_small(int(row.n_nonrespondents)))
         shape = {"small": small, "binary": row.type == "binary"}
         lines.append({
-            tr.t("nonresponse.table.characteristic"):
-                tr.t(f"nonresponse.variables.{row.covariate}"),
+            tr.t("nonresponse.table.characteristic"): _variable_name(context, row.covariate),
             tr.t("nonresponse.table.respondents"):
                 _group_mean(context, row.mean_respondents, **shape),
             tr.t("nonresponse.table.non_respondents"):
