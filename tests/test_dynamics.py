@@ -702,3 +702,21 @@ def test_exact_absorption_equals_panel_ols_two_way_on_a_stacked_unbalanced_panel
     np.testing.assert_allclose(res.params.to_numpy(), fit.params.to_numpy(), rtol=1e-7,
                                atol=1e-9)
     np.testing.assert_allclose(res.std_errors.to_numpy(), fit.std_errors.to_numpy(), rtol=1e-6)
+
+
+def test_a_singular_pre_period_covariance_drops_dependent_restrictions_as_stata_does():
+    from pipeline.effects.dynamics import _wald_test
+
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=(3, 3))
+    full = base @ base.T  # three independent restrictions
+    # a fourth restriction that is the sum of the first two: the covariance has rank 3
+    lift = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]], dtype=float)
+    estimates3 = rng.normal(size=3)
+    singular = _wald_test(lift @ estimates3, lift @ full @ lift.T, df_denom=None,
+                          hypothesis="h")
+    independent = _wald_test(estimates3, full, df_denom=None, hypothesis="h")
+    assert singular.df == 3
+    assert singular.statistic == pytest.approx(independent.statistic, rel=1e-9)
+    assert singular.p_value == pytest.approx(independent.p_value, rel=1e-9)
+    assert "1 of 4 restrictions dropped" in singular.hypothesis

@@ -161,12 +161,18 @@ def _wald_test(
     if q == 0:
         raise ValueError("there are no pre-period estimates to test")
     rank = int(np.linalg.matrix_rank(cov))
+    if rank == 0:
+        raise ValueError("the pre-period estimates have no variance: nothing to test")
     if rank < q:
-        raise ValueError(
-            f"the covariance of the {q} pre-period estimates has rank {rank}: the joint test "
-            "is not defined (fewer clusters than pre-periods?)"
-        )
-    statistic = float(estimates @ np.linalg.solve(cov, estimates))
+        # Linearly dependent restrictions (few clusters, many pre-periods): as Stata's `test`
+        # does, drop the dependent ones and test the rest, with rank degrees of freedom; the
+        # generalised inverse gives that statistic for estimates in the covariance's span.
+        statistic = float(estimates @ np.linalg.pinv(cov, hermitian=True) @ estimates)
+        hypothesis = (f"{hypothesis} ({q - rank} of {q} restrictions dropped as linearly "
+                      f"dependent; {rank} tested)")
+        q = rank
+    else:
+        statistic = float(estimates @ np.linalg.solve(cov, estimates))
     if df_denom is None:
         p_value = float(stats.chi2.sf(statistic, q))
         distribution = "chi2"
