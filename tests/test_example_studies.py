@@ -10,6 +10,9 @@ estimate and say why.
 from __future__ import annotations
 
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -27,17 +30,32 @@ SMALL = {"mitt_livs_chans": {"n_persons": 30_000, "participants_per_cohort": 40}
 TRUTH_OUTCOME = {"employed": "employed", "employed_matching": "employed_matching_education"}
 
 
-@pytest.fixture(scope="module", params=EXAMPLE_STUDIES)
-def study(request, tmp_path_factory):
-    """An example study run through every stage on its synthetic world."""
-    root = tmp_path_factory.mktemp(request.param)
-    settings = study_settings(root, request.param, **SMALL.get(request.param, {}))
-    path = write_config(root, settings)
-    config = load_config(path)
-    build_world(config)
+def _run_study(name: str, root: str) -> str:
+    """Build a study's world in ``root`` and run every stage; return its config path."""
+    root_path = Path(root)
+    settings = study_settings(root_path, name, **SMALL.get(name, {}))
+    path = write_config(root_path, settings)
+    build_world(load_config(path))
     for stage in STAGES:
         run_stage(stage, str(path))
-    return config
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory) -> dict:
+    """All five studies run through every stage, two at a time (each stage is a notebook
+    in its own kernel; the suite's machines have two cores)."""
+    roots = {name: str(tmp_path_factory.mktemp(name)) for name in EXAMPLE_STUDIES}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        paths = dict(zip(roots, pool.map(_run_study, roots, roots.values()), strict=True))
+    return {name: load_config(path) for name, path in paths.items()}
+
+
+@pytest.fixture(params=EXAMPLE_STUDIES)
+def study(request, studies):
+    """One example study, run end to end."""
+    return studies[request.param]
 
 
 def _truth(config, outcome: str) -> float:

@@ -34,11 +34,18 @@ def evidence(demo_pipeline):
     return load_evidence(demo_pipeline)
 
 
+_RENDERED: dict = {}  # (evidence, language) -> (report, page): evidence objects live all module
+
+
 def render(evidence, language: str) -> tuple:
-    report = build_report(evidence, language, title="Demo", date="2026-11-22")
-    page = render_html(report)
-    assert find_catalogue_keys(page) == []
-    return report, page
+    """Build and render the report once per evidence object and language."""
+    key = (id(evidence), language)
+    if key not in _RENDERED:
+        report = build_report(evidence, language, title="Demo", date="2026-11-22")
+        page = render_html(report)
+        assert find_catalogue_keys(page) == []
+        _RENDERED[key] = (evidence, report, page)  # the evidence kept alive: ids stay unique
+    return _RENDERED[key][1:]
 
 
 def section_text(page: str, section_id: str) -> str:
