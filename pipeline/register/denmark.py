@@ -216,7 +216,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -225,6 +225,7 @@ import pyarrow as pa
 import pyreadstat
 
 from pipeline.identity import check_identities
+from pipeline.register.canonical import CanonicalExtracts
 from pipeline.register.formats import (
     duckdb_error_text,
     file_format,
@@ -397,47 +398,9 @@ def _empty_quarantine() -> pd.DataFrame:
                          "reason": pd.Series(dtype=object), "detail": pd.Series(dtype=object)})
 
 
-@dataclass(frozen=True)
-class DanishExtracts:
-    """The canonical files written by :func:`build_extracts` and how a study points at them.
-
-    Attributes
-    ----------
-    persons, monthly : Path
-        The files written (they hold raw CPR numbers).
-    accounting : dict
-        See the module docstring.
-    quarantine : DataFrame
-        ``input, row, reason, detail`` for every quarantined row of every input.
-    person_columns, monthly_columns : dict
-        Values for ``data.register.person_columns`` and ``monthly_columns``.
-    codes : dict
-        Value for ``data.register.codes``.
-    """
-
-    persons: Path
-    monthly: Path
-    accounting: dict
-    quarantine: pd.DataFrame
-    person_columns: dict = field(default_factory=lambda: dict(PERSON_COLUMNS))
-    monthly_columns: dict = field(default_factory=lambda: dict(MONTHLY_COLUMNS))
-    codes: dict = field(default_factory=_copy_codes)
-
-    def register_settings(self, raw_dir: str | Path | None = None) -> dict:
-        """The ``data.register`` section of a study configuration for these files.
-
-        Parameters
-        ----------
-        raw_dir : path, optional
-            The study's ``data.raw_dir``: the file paths are then given relative to it (they
-            must lie under it); absolute paths when None.
-        """
-        def where(path: Path) -> str:
-            return str(path.relative_to(Path(raw_dir)) if raw_dir is not None else path)
-
-        return {"persons": where(self.persons), "monthly": where(self.monthly),
-                "person_columns": dict(self.person_columns),
-                "monthly_columns": dict(self.monthly_columns), "codes": _copy_codes()}
+class DanishExtracts(CanonicalExtracts):
+    """The canonical files written by :func:`build_extracts` (they hold raw CPR numbers); see
+    :class:`~pipeline.register.canonical.CanonicalExtracts`."""
 
 
 # --- public functions ------------------------------------------------------------------------
@@ -545,7 +508,8 @@ def build_extracts(
         "rules": rules.describe(),
     }
     return DanishExtracts(persons=persons_path, monthly=monthly_path, accounting=accounting,
-                          quarantine=quarantine)
+                          quarantine=quarantine, person_columns=dict(PERSON_COLUMNS),
+                          monthly_columns=dict(MONTHLY_COLUMNS), codes=_copy_codes())
 
 
 def dream_months(
