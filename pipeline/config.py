@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,9 +78,6 @@ class RegisterCodes(_Strict):
     female: int | str = 2  # value of the sex column for women (LISA Kon: 1 man, 2 woman)
     native_born_regions: list[str] = ["Sweden"]  # region_of_birth values meaning born here
     registered_unemployed: list[int] = [11]  # job-seeker categories counted as unemployed
-
-
-REGISTER_SHAPES = ("canonical", "denmark", "finland")
 
 
 class RegisterFiles(_Strict):
@@ -181,14 +180,14 @@ class SynthConfig(_Strict):
     cohort_start_months: list[Annotated[int, Field(ge=1, le=12)]] = Field([3, 9], min_length=1)
     # or the cohorts' start months themselves (YYYY-MM), instead of years x months
     cohort_months: list[Annotated[str, Field(pattern=MONTH_PATTERN)]] | None = None
+    selection_on_unobservables: bool = False
+    truth_file: str
 
     def starts(self, month: pd.Period) -> bool:
         """Whether a cohort starts in ``month``."""
         if self.cohort_months is not None:
             return str(month) in self.cohort_months
         return month.year in self.cohort_years and month.month in self.cohort_start_months
-    selection_on_unobservables: bool = False
-    truth_file: str
 
 
 class DesignConfig(_Strict):
@@ -211,10 +210,11 @@ class DesignConfig(_Strict):
     @classmethod
     def _four_digit_codes(cls, value: list[str] | None) -> list[str] | None:
         for code in value or []:
-            if not re.fullmatch(r"\d{3,4}", code):
+            if not re.fullmatch(r"\d{4}", code):
                 raise ValueError(
-                    "municipality codes are three (Denmark, Finland) or four (Sweden) digits in "
-                    f"quotes, got {code!r}"
+                    "municipality codes are four digits in quotes, as the register stage holds "
+                    "them (Danish KOM and Finnish kunta codes padded: '0101' for 101), got "
+                    f"{code!r}"
                 )
         return value
 
@@ -235,9 +235,6 @@ class MatchingConfig(_Strict):
     # rows with a missing covariate: listwise (left out, counted), indicator (mean + 0/1
     # indicator; a missing category is its own level) or refuse (stop)
     missing_covariates: Literal["listwise", "indicator", "refuse"] = "listwise"
-
-
-OUTCOME_NAMES = ("employed", "employed_matching", "earnings", "registered_unemployed")
 
 
 class EstimationConfig(_Strict):
