@@ -89,3 +89,18 @@ def test_participants_in_an_annual_register_start_in_january(study):
     cohorts = register_cohorts(duckdb.connect(), participants, "year")
     assert list(cohorts["cohort_start"]) == [2024 * 12, 2025 * 12]
     assert cohorts["n_started_other_month"].tolist() == [0, 0]
+
+
+def test_a_register_without_occupations_does_not_record_a_matching_job(study, tmp_path):
+    from pipeline.register import panel
+    from pipeline.register.outcomes import OUTCOMES
+
+    with canonical_register(study, temp_directory=tmp_path) as canonical:
+        con, _ = open_register(canonical.config, load_key(study))
+        recorded = panel.build_history(con)
+        matching = con.execute("SELECT count(employed_matching) FROM history").fetchone()[0]
+        con.close()
+    if study.time_unit == "year":  # FOLK has no occupations
+        assert "employed_matching" not in recorded and matching == 0
+    else:
+        assert recorded == OUTCOMES and matching > 0

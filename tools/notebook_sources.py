@@ -185,7 +185,7 @@ cohorts.assign(start=pd.PeriodIndex.from_ordinals(cohorts["cohort_start"] - 1970
 """),
     md("## Baseline: one row per eligible person and cohort"),
     code("""
-panel.build_history(con)
+outcomes_recorded = panel.build_history(con)  # no occupations: no "matching job"
 eligibility = panel.Eligibility(
     min_age, max_age, foreign_born_only, not_employed_month_before, municipalities, women_only,
     min_education_level,
@@ -202,7 +202,8 @@ baseline.groupby("treated").mean(numeric_only=True).T.round(2)
 outcome_rows = panel.write_outcomes(
     con, stage.staged("outcomes.parquet"), pre_months, post_months
 )
-stage.record_facts(register_last_month=panel.last_month(con))
+stage.record_facts(register_last_month=panel.last_month(con),
+                   outcomes_recorded=list(outcomes_recorded))
 stage.write_parquet(baseline, "baseline.parquet")
 stage.record_rows(
     register_rows_read=keys.n_rows_read,
@@ -363,9 +364,9 @@ from pipeline.effects.table import (
 from pipeline.effects.verdict import decline, design_verdict
 from pipeline.matching import handle_missing
 from pipeline.register.outcomes import (
-    OUTCOMES, censoring_months, matched_panel, outcome_at, outcome_paths, recorded_outcomes,
+    OUTCOMES, censoring_months, matched_panel, outcome_at, outcome_paths,
 )
-from pipeline.stage import StageRun
+from pipeline.stage import StageRun, read_manifest
 
 config = load_config(config_path)
 stage = StageRun("estimate", config)
@@ -378,7 +379,7 @@ horizons = config.horizon_rel_months
 horizon_months = config.headline_rel_month
 placebo_month = config.placebo_rel_month
 # outcomes the register records (no occupations, e.g. FOLK: no "job matching one's education")
-outcomes = recorded_outcomes(outcomes_path)
+outcomes = read_manifest(config, "panel")["facts"].get("outcomes_recorded", list(OUTCOMES))
 if headline_outcome not in outcomes:
     raise ValueError(
         f"estimation.headline_outcome {headline_outcome!r} is not recorded in this register "

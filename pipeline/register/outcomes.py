@@ -23,21 +23,6 @@ import pandas as pd
 OUTCOMES = ("employed", "earnings", "registered_unemployed", "employed_matching")
 
 
-def recorded_outcomes(outcomes_path: Path, outcomes=OUTCOMES) -> list[str]:
-    """The outcomes the register records at all: those with a value in some row.
-
-    A register without occupations (Finnish FOLK data) cannot say whether a job matches one's
-    education, so ``employed_matching`` is missing in every row and is not estimated. An
-    outcome missing in only some rows is kept: the estimators refuse it with a message, as
-    missing values must be handled explicitly.
-    """
-    present = ", ".join(f"count({name}) AS {name}" for name in outcomes)
-    counts = duckdb.connect().execute(
-        f"SELECT {present} FROM {_parquet(outcomes_path)}"
-    ).fetchone()
-    return [name for name, count in zip(outcomes, counts, strict=True) if count]
-
-
 def _connect(matched: pd.DataFrame) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     censored_from = (matched["censored_from"] if "censored_from" in matched

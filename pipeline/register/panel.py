@@ -31,6 +31,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.register.extract import OCCUPATION_TYPE, sql_list
+from pipeline.register.outcomes import OUTCOMES
 
 # SSYK 2012 major group (first digit) -> occupational skill level (1-4).
 SKILL_LEVEL_SQL = """CASE WHEN occupation IS NULL THEN NULL
@@ -131,7 +132,7 @@ def register_cohorts(
     return cohorts
 
 
-def build_history(con: duckdb.DuckDBPyConnection) -> None:
+def build_history(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """The monthly history as outcomes use it: the view ``history``.
 
     ``history`` has the columns of ``monthly`` (one row per person and month present; gaps stay
@@ -140,6 +141,12 @@ def build_history(con: duckdb.DuckDBPyConnection) -> None:
     once; calling this again changes nothing. A register that records no occupation at all
     (Finnish FOLK data) cannot tell a matching job: ``employed_matching`` is then missing in
     every row, not 0 for the months without a job.
+
+    Returns
+    -------
+    tuple of str
+        The outcomes (of :data:`~pipeline.register.outcomes.OUTCOMES`) this register records;
+        the estimate stage estimates only those.
     """
     skill = _skill_level_sql(con)
     matching = (f"CAST(m.employed = 1 AND {skill} >= {REQUIRED_SKILL_SQL} AS INTEGER)"
@@ -152,6 +159,8 @@ def build_history(con: duckdb.DuckDBPyConnection) -> None:
         FROM monthly m JOIN persons p USING (person_key)
         """
     )
+    return OUTCOMES if skill is not None else tuple(
+        name for name in OUTCOMES if name != "employed_matching")
 
 
 def _skill_level_sql(con: duckdb.DuckDBPyConnection) -> str | None:
