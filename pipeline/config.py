@@ -80,6 +80,14 @@ class RegisterCodes(_Strict):
     registered_unemployed: list[int] = [11]  # job-seeker categories counted as unemployed
 
 
+# Per register shape: its raw files, the other keys it needs, and the keys it may have.
+SHAPE_FILES = {"canonical": ("persons", "monthly"), "denmark": ("population", "dream", "wages"),
+               "finland": ("folk",)}
+SHAPE_NEEDS = {"canonical": ("person_columns", "monthly_columns"), "denmark": (), "finland": ()}
+SHAPE_OPTIONS = {"canonical": (), "denmark": ("dream_weeks", "unemployment_codes"),
+                 "finland": ("years",)}
+
+
 class RegisterFiles(_Strict):
     """The register extract: which shape it arrives in and where its files are.
 
@@ -114,27 +122,17 @@ class RegisterFiles(_Strict):
 
     @model_validator(mode="after")
     def _files_of_the_shape(self) -> RegisterFiles:
-        needed = {
-            "canonical": ("persons", "monthly", "person_columns", "monthly_columns"),
-            "denmark": ("population", "dream", "wages"),
-            "finland": ("folk",),
-        }
-        optional = {"canonical": (), "denmark": ("dream_weeks", "unemployment_codes"),
-                    "finland": ("years",)}
-        missing = [key for key in needed[self.shape] if getattr(self, key) is None]
+        needed = SHAPE_FILES[self.shape] + SHAPE_NEEDS[self.shape]
+        missing = [key for key in needed if getattr(self, key) is None]
         if missing:
             raise ValueError(f"shape {self.shape} needs the keys {', '.join(missing)}")
-        allowed = set(needed[self.shape]) | set(optional[self.shape])
-        foreign = [
-            key for keys in needed.values() for key in keys
-            if key not in allowed and getattr(self, key) is not None
-        ] + [
-            key for keys in optional.values() for key in keys
-            if key not in allowed and getattr(self, key) is not None
-        ]
+        every_key = {key for keys in (*SHAPE_FILES.values(), *SHAPE_NEEDS.values(),
+                                      *SHAPE_OPTIONS.values()) for key in keys}
+        foreign = sorted(key for key in every_key - {*needed, *SHAPE_OPTIONS[self.shape]}
+                         if getattr(self, key) is not None)
         if foreign:
             raise ValueError(
-                f"shape {self.shape} does not use {', '.join(sorted(set(foreign)))}: "
+                f"shape {self.shape} does not use {', '.join(foreign)}: "
                 f"remove them or change the shape"
             )
         return self
@@ -142,9 +140,7 @@ class RegisterFiles(_Strict):
     @property
     def files(self) -> dict[str, str]:
         """The raw files of this shape, by role."""
-        roles = {"canonical": ("persons", "monthly"), "denmark": ("population", "dream", "wages"),
-                 "finland": ("folk",)}[self.shape]
-        return {role: getattr(self, role) for role in roles}
+        return {role: getattr(self, role) for role in SHAPE_FILES[self.shape]}
 
     @property
     def time_unit(self) -> str:

@@ -78,7 +78,7 @@ def test_annual_registers_take_horizons_in_years(tmp_path):
         load_config(write_config(tmp_path / "se", monthly))
 
 
-def test_participants_in_an_annual_register_start_in_january(study):
+def test_participants_in_an_annual_register_start_in_january():
     import duckdb
 
     from pipeline.register.panel import register_cohorts

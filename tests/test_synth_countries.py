@@ -39,8 +39,7 @@ def test_national_numbers_are_valid_distinct_and_keep_birth_date_and_sex(country
         assert check.problem is None and check.normalised == number
         day = int(pnr[6:8]) % 60 or 60
         assert int(number[:2]) == day and number[2:4] == pnr[4:6]  # DDMM from the birth date
-        sex_digit = int(number[9]) if country == "dk" else int(number[9])
-        assert (sex_digit % 2 == 0) == bool(female)
+        assert (int(number[9]) % 2 == 0) == bool(female)  # CPR and HETU: 10th character
 
 
 def test_a_quarter_of_hetus_use_the_2023_century_signs():

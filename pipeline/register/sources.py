@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import RegisterFiles, StudyConfig
+from pipeline.register import denmark, finland
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,6 @@ def canonical_register(
 def _reduce(config: StudyConfig, files: RegisterFiles, folder: Path):
     memory = files.duckdb_memory_limit
     if files.shape == "denmark":
-        from pipeline.register import denmark
-
         options = {}
         if files.unemployment_codes is not None:
             options["unemployment_codes"] = files.unemployment_codes
@@ -101,7 +100,5 @@ def _reduce(config: StudyConfig, files: RegisterFiles, folder: Path):
             config.raw_path(files.wages), folder, weeks=files.dream_weeks,
             memory_limit=memory, temp_directory=folder, **options,
         )
-    from pipeline.register import finland
-
     return finland.build_extracts(config.raw_path(files.folk), folder, years=files.years,
                                   memory_limit=memory, temp_directory=folder)

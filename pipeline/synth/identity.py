@@ -10,6 +10,7 @@ import datetime
 
 import numpy as np
 
+from pipeline.pseudonymise import normalise_personnummer
 from pipeline.synth.population import luhn_check_digits
 
 
@@ -91,8 +92,8 @@ def make_hetu(birth_date: datetime.date, individual: int, sign: str | None = Non
     if sign not in HETU_SIGNS[century]:
         raise ValueError(f"{sign!r} is not a century sign of the {century}00s")
     date = f"{birth_date.day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}"
-    check = HETU_CHECK[int(f"{date}{int(individual):03d}") % 31]
-    return f"{date}{sign}{int(individual):03d}{check}"
+    body = f"{date}{sign}{int(individual):03d}"
+    return body + make_hetu_check(body)
 
 
 def national_numbers(personnummer: np.ndarray, country: str,
@@ -179,13 +180,12 @@ def mistyped_number(number: str, country: str, rng: np.random.Generator,
 
 
 def make_hetu_check(hetu: str) -> str:
-    """The check character a HETU's date and individual number call for."""
+    """The check character a HETU's date and individual number call for (``hetu`` with or
+    without its check character)."""
     return HETU_CHECK[int(hetu[:6] + hetu[7:10]) % 31]
 
 
 def _mistyped_personnummer(pnr12: str, rng: np.random.Generator, allow_missing: bool) -> str:
-    from pipeline.pseudonymise import normalise_personnummer
-
     kind = int(rng.integers(4)) if allow_missing else (0, 1, 3)[int(rng.integers(3))]
     digits = list(pnr12)
     if kind == 0:  # adjacent transposition in the 10-digit part

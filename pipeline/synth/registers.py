@@ -201,14 +201,14 @@ class FinnishWriter(RegisterWriter):
     def write(self, people, ids, history, months) -> None:
         n, t = history.employed.shape
         earnings = monthly_earnings(people, history) / SEK_PER_UNIT["fi"]
-        years = sorted({m.year for m in months if (m.year, 12) in {(p.year, p.month)
-                                                                   for p in months}})
+        # one row per year whose December the world holds (the status at the end of the year)
+        decembers = {m.year: i for i, m in enumerate(months) if m.month == 12}
+        years = np.array([m.year for m in months])
         registers = people["registers_when_unemployed"].to_numpy()
         birth_year = people["birth_year"].to_numpy()
         frames = []
-        for year in years:
-            december = next(i for i, m in enumerate(months) if m.year == year and m.month == 12)
-            in_year = [i for i, m in enumerate(months) if m.year == year]
+        for year, december in decembers.items():
+            in_year = years == year
             employed = history.employed[:, december] == 1
             activity = np.select(
                 [employed, registers, (year - birth_year) < 30], [11, 12, 22], default=29
