@@ -10,10 +10,8 @@ from pipeline.report.participants import (
     ISCED_OF_LEVEL,
     classify_participants,
     cohort_order,
-    education_counts,
     esf_indicators,
     labour_market_counts,
-    matched_counts,
     participant_counts,
 )
 
@@ -332,62 +330,6 @@ def test_unknown_education_level_is_an_error():
             for p, c, t, a, f, lvl, fld, e, m, r in BASELINE]
     with pytest.raises(ValueError, match="'9'"):
         esf_indicators(roster(), baseline(rows))
-
-
-# --- education -----------------------------------------------------------------------------
-
-
-def test_education_counts_by_level_and_field():
-    table = education_counts(baseline())
-    assert len(table) == 8 * 11  # seven levels and not_known x ten fields and not_known
-    by_level = table.groupby("education_level", observed=False)["n"].sum()
-    assert by_level.to_dict() == {
-        "level_1": 1, "level_2": 1, "level_3": 1, "level_4": 1, "level_5": 2, "level_6": 2,
-        "level_7": 1, "not_known": 1}
-    by_field = table.groupby("education_field", observed=False)["n"].sum()
-    assert by_field["broad_3"] == 3 and by_field["broad_1"] == 0
-    assert by_field["not_known"] == 1
-    cell = table[(table["education_level"] == "level_5") & (table["education_field"] == "broad_3")]
-    assert cell["n"].tolist() == [1]
-
-
-# --- matched counts ------------------------------------------------------------------------
-
-
-def match_counts() -> pd.DataFrame:
-    return pd.DataFrame({
-        "cohort": ["A", "B", "C"],
-        "treated": [6, 5, 2],
-        "treated_matched": [6, 3, 0],
-        "treated_unmatched": [0, 2, 2],
-        "control": [100, 50, 0],
-        "control_matched": [18, 9, 0],
-        "unmatched_reason": ["", "no comparison close enough", "no eligible comparison"],
-    })
-
-
-def test_matched_counts_per_cohort_in_roster_order():
-    table = matched_counts(match_counts(), cohorts=["B", "A", "D"])
-    assert list(table["cohort"]) == ["B", "A", "D", "C"]
-    assert table["participants"].tolist() == [5, 6, 0, 2]
-    assert table["participants_matched"].tolist() == [3, 6, 0, 0]
-    assert table["participants_unmatched"].tolist() == [2, 0, 0, 2]
-    assert table["eligible_non_participants"].tolist() == [50, 100, 0, 0]
-    assert table["comparison_persons"].tolist() == [9, 18, 0, 0]
-    reasons = [None if pd.isna(reason) else reason for reason in table["unmatched_reason"]]
-    assert reasons == ["no_comparison_close_enough", None, None,
-                                "no_eligible_comparison"]
-
-
-def test_matched_counts_missing_file_and_bad_input():
-    assert matched_counts(None) is None
-    broken = match_counts().assign(treated_unmatched=[1, 2, 2])
-    with pytest.raises(ValueError, match="do not add up"):
-        matched_counts(broken)
-    with pytest.raises(ValueError, match="unknown unmatched_reason"):
-        matched_counts(match_counts().assign(unmatched_reason=["", "", "other"]))
-    with pytest.raises(ValueError, match="control_matched"):
-        matched_counts(match_counts().drop(columns="control_matched"))
 
 
 # --- bad input -----------------------------------------------------------------------------

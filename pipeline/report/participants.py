@@ -121,10 +121,6 @@ ISCED_OF_LEVEL = {
 }
 EDUCATION_FIELDS = tuple(f"broad_{digit}" for digit in range(10))
 BACKGROUNDS = ("foreign_background", "born_in_country")
-UNMATCHED_REASONS = {
-    "no eligible comparison": "no_eligible_comparison",
-    "no comparison close enough": "no_comparison_close_enough",
-}
 
 PARTICIPANT_COLUMNS = ("pid", "cohort", "city", "start_date", "female", "birth_year")
 BASELINE_COLUMNS = (
@@ -132,10 +128,6 @@ BASELINE_COLUMNS = (
     "employed_m1", "months_unemployed_12",
 )
 HISTORY_COLUMNS = ("pid", "cohort", "rel_month", "registered_unemployed")
-MATCH_COUNT_COLUMNS = (
-    "cohort", "treated", "treated_matched", "treated_unmatched", "control", "control_matched",
-    "unmatched_reason",
-)
 
 ROSTER_DIMENSIONS = ("cohort", "city", "sex", "age_band")
 REGISTER_DIMENSIONS = (
@@ -473,103 +465,6 @@ def esf_indicators(
     table["n"] = pd.array(table["n"].tolist(), dtype="Int64")
     table.attrs = dict(classified.attrs)
     return table
-
-
-def education_counts(baseline: pd.DataFrame) -> pd.DataFrame:
-    """Participants found in the register by education level and broad field.
-
-    Parameters
-    ----------
-    baseline : DataFrame
-        The panel's baseline (its ``treated`` rows are counted).
-
-    Returns
-    -------
-    DataFrame
-        ``education_level`` (``level_1`` ... ``level_7`` [, ``not_known``]),
-        ``education_field`` (``broad_0`` ... ``broad_9`` [, ``not_known``]), ``n``: all
-        combinations, zeros included. For one characteristic, sum over the other; the ISCED
-        group of a level is :data:`ISCED_OF_LEVEL`. Participants missing from the register are
-        not here (see :func:`esf_indicators`).
-    """
-    _require(baseline, ("pid", "cohort", "treated", "education_level", "education_field"),
-             "baseline")
-    treated = baseline.loc[_treated(baseline)]
-    classified = pd.DataFrame({
-        "education_level": _ordered(_education_level(treated["education_level"]),
-                                    EDUCATION_LEVELS),
-        "education_field": _ordered(_education_field(treated["education_field"]),
-                                    EDUCATION_FIELDS),
-    })
-    return count(classified, ["education_level", "education_field"])
-
-
-def matched_counts(
-    match_counts_by_cohort: pd.DataFrame | None,
-    cohorts: Sequence[str] | None = None,
-) -> pd.DataFrame | None:
-    """Participants and comparison persons per cohort after matching.
-
-    Parameters
-    ----------
-    match_counts_by_cohort : DataFrame or None
-        ``match_counts_by_cohort.parquet``: ``cohort, treated, treated_matched,
-        treated_unmatched, control, control_matched, unmatched_reason``. None (a run from
-        before the file existed) gives None: say that matched counts per cohort are not
-        available.
-    cohorts : sequence of str, optional
-        Cohort order (e.g. :func:`cohort_order` of the roster). Cohorts listed here but absent
-        from the file (no participant reached matching) get zeros; cohorts in the file but
-        not listed follow, sorted.
-
-    Returns
-    -------
-    DataFrame or None
-        One row per cohort: ``cohort`` (ordered Categorical), ``participants`` (in the
-        matching), ``participants_matched``, ``participants_unmatched``,
-        ``eligible_non_participants`` (the cohort's pool), ``comparison_persons`` (matched),
-        all int64, and ``unmatched_reason``: ``no_eligible_comparison``,
-        ``no_comparison_close_enough`` or missing (everyone matched). For disclosure control
-        pass ``participants_matched`` and ``participants_unmatched`` (indexed by cohort) to
-        ``protect_counts``: their row totals are ``participants``.
-    """
-    if match_counts_by_cohort is None:
-        return None
-    frame = match_counts_by_cohort
-    _require(frame, MATCH_COUNT_COLUMNS, "match_counts_by_cohort")
-    if frame["cohort"].isna().any() or frame["cohort"].duplicated().any():
-        raise ValueError("match_counts_by_cohort must hold each cohort once")
-    numbers = ["treated", "treated_matched", "treated_unmatched", "control", "control_matched"]
-    values = frame[numbers].apply(pd.to_numeric, errors="coerce")
-    if values.isna().any().any() or (values < 0).any().any() or (values % 1 != 0).any().any():
-        raise ValueError(f"match_counts_by_cohort: {numbers} must be non-negative whole counts")
-    if ((values["treated_matched"] + values["treated_unmatched"] != values["treated"]).any()
-            or (values["control_matched"] > values["control"]).any()):
-        raise ValueError("match_counts_by_cohort: matched and unmatched counts do not add up")
-    reason_text = frame["unmatched_reason"].fillna("").astype(str).str.strip()
-    unknown = sorted(set(reason_text) - set(UNMATCHED_REASONS) - {""})
-    if unknown:
-        raise ValueError(f"match_counts_by_cohort: unknown unmatched_reason {unknown}")
-
-    out = pd.DataFrame({
-        "cohort": frame["cohort"].astype(str).to_numpy(),
-        "participants": values["treated"].to_numpy(),
-        "participants_matched": values["treated_matched"].to_numpy(),
-        "participants_unmatched": values["treated_unmatched"].to_numpy(),
-        "eligible_non_participants": values["control"].to_numpy(),
-        "comparison_persons": values["control_matched"].to_numpy(),
-        "unmatched_reason": reason_text.map(UNMATCHED_REASONS).to_numpy(),
-    })
-    listed = [str(c) for c in cohorts] if cohorts is not None else []
-    order = list(dict.fromkeys(listed + sorted(set(out["cohort"]) - set(listed))))
-    out = out.set_index("cohort").reindex(order).rename_axis("cohort").reset_index()
-    counts = [c for c in out.columns if c not in ("cohort", "unmatched_reason")]
-    out[counts] = out[counts].fillna(0).astype("int64")
-    out["cohort"] = pd.Categorical(out["cohort"], categories=order, ordered=True)
-    out["unmatched_reason"] = pd.Categorical(
-        out["unmatched_reason"], categories=list(UNMATCHED_REASONS.values())
-    )
-    return out
 
 
 # --- helpers -------------------------------------------------------------------------------
